@@ -1,0 +1,294 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/zapr"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	"github.com/targetsync/targetsync/pkg/config"
+	"github.com/targetsync/targetsync/pkg/controller"
+	"github.com/targetsync/targetsync/pkg/informer"
+	"github.com/targetsync/targetsync/pkg/metrics"
+)
+
+// Leader election timing, client-go's usual values.
+const (
+	leaseDuration = 15 * time.Second
+	renewDeadline = 10 * time.Second
+	retryPeriod   = 2 * time.Second
+)
+
+// Run keeps the bound target groups in sync until ctx ends. It returns nil on a clean shutdown.
+func Run(ctx context.Context, cfg config.Config, d Deps) error {
+	log, err := logger(cfg, d)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	kube := d.Kube
+	if kube == nil {
+		if kube, _, err = kubeClient(cfg, d.Version); err != nil {
+			return err
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+	groups, err := targetGroupClients(ctx, cfg, m, d.Version)
+	if err != nil {
+		return err
+	}
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "targetsync"})
+
+	w, err := newWiring(cfg, kube, groups, controller.Options{
+		DryRun:          cfg.DryRun,
+		ResyncPeriod:    cfg.ResyncPeriod.Duration,
+		MinSyncInterval: cfg.MinSyncInterval.Duration,
+		Logger:          log,
+		Metrics:         m,
+		Recorder:        recorder,
+	})
+	if err != nil {
+		return err
+	}
+	w.informers.Start(ctx)
+	defer w.informers.Shutdown()
+
+	var leaderHealth *leaderelection.HealthzAdaptor
+	if cfg.LeaderElect {
+		leaderHealth = leaderelection.NewLeaderHealthzAdaptor(2 * time.Second)
+	}
+	probes := &probes{informers: w.informers, ctrl: w.ctrl, maxAge: 3 * cfg.ResyncPeriod.Duration, leader: leaderHealth}
+	stopServers, err := serve(ctx, log, cfg, reg, probes)
+	if err != nil {
+		return err
+	}
+	defer stopServers()
+
+	if !w.informers.WaitForSync(ctx) {
+		return ctx.Err()
+	}
+	if err := checkServices(w, cfg); err != nil {
+		return err
+	}
+	log.Info("caches synced; starting", zap.Int("count", len(cfg.Bindings)), zap.Bool("dryRun", cfg.DryRun),
+		zap.Bool("leaderElect", cfg.LeaderElect))
+
+	if !cfg.LeaderElect {
+		m.IsLeader.Set(1)
+		probes.setLeading(true)
+		w.ctrl.Run(ctx)
+		return nil
+	}
+	return lead(ctx, cfg, kube, log, m, leaderHealth, probes, w.ctrl)
+}
+
+// wiring is the informers and controller a command works with.
+type wiring struct {
+	informers *informer.Informers
+	ctrl      *controller.Controller
+	bindings  []controller.Binding
+}
+
+func newWiring(cfg config.Config, kube kubernetes.Interface, groups func(controller.Binding) controller.TargetGroups, opts controller.Options) (*wiring, error) {
+	selector, err := labels.Parse(cfg.NodeSelector)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --node-selector: %w", err)
+	}
+	rules := informer.Rules{
+		Selector:           selector,
+		DeregisterCordoned: cfg.DeregisterCordoned,
+		RemoveNotReady:     cfg.NotReady == config.NotReadyRemove,
+	}
+	var bindings []controller.Binding
+	var services []types.NamespacedName
+	for _, cb := range cfg.Bindings {
+		b := controller.BindingFromConfig(cb)
+		bindings = append(bindings, b)
+		services = append(services, b.Query.Traffic.Service)
+		if hc := b.Query.HealthCheck; hc != nil {
+			services = append(services, hc.Service)
+		}
+	}
+	w := &wiring{bindings: bindings}
+	// The controller is created after the informers, whose handlers trigger it; the closure
+	// reads w.ctrl only when an event arrives, which is after Start.
+	inf, err := informer.New(kube, rules, services, func() { w.ctrl.Trigger() })
+	if err != nil {
+		return nil, err
+	}
+	w.informers = inf
+	w.ctrl = controller.New(bindings, inf.Source(), groups, opts)
+	return w, nil
+}
+
+// checkServices fails start-up when a bound Service or port does not exist: that is almost
+// always a typo, and it is better said once, clearly, than logged on every sync. A Service that
+// disappears later is reported by the controller and its targets are left alone.
+func checkServices(w *wiring, cfg config.Config) error {
+	for i, b := range w.bindings {
+		if _, err := w.informers.Source().Snapshot(b.Query); errors.Is(err, informer.ErrService) {
+			if len(cfg.Bindings) == 1 {
+				return err
+			}
+			return fmt.Errorf("bindings[%d] (%s): %w", i, b.Name, err)
+		}
+	}
+	return nil
+}
+
+func lead(ctx context.Context, cfg config.Config, kube kubernetes.Interface, log *zap.Logger, m *metrics.Metrics,
+	health *leaderelection.HealthzAdaptor, p *probes, ctrl *controller.Controller) error {
+	ns := cfg.LeaderElectionNamespace
+	if ns == "" {
+		ns = podNamespace()
+	}
+	host, _ := os.Hostname()
+	id := host + "_" + uuid.NewString()
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metaName(ns, cfg.LeaderElectionID),
+		Client:     kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	lost := make(chan struct{})
+	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		Name:            cfg.LeaderElectionID,
+		LeaseDuration:   leaseDuration,
+		RenewDeadline:   renewDeadline,
+		RetryPeriod:     retryPeriod,
+		ReleaseOnCancel: true,
+		WatchDog:        health,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				log.Info("became leader", zap.String("lease", ns+"/"+cfg.LeaderElectionID))
+				m.IsLeader.Set(1)
+				p.setLeading(true)
+				ctrl.Run(ctx)
+			},
+			OnStoppedLeading: func() {
+				m.IsLeader.Set(0)
+				p.setLeading(false)
+				close(lost)
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("leader election: %w", err)
+	}
+	log.Info("waiting for leadership", zap.String("lease", ns+"/"+cfg.LeaderElectionID), zap.String("identity", id))
+	le.Run(ctx)
+	select {
+	case <-lost:
+		if ctx.Err() == nil {
+			return errors.New("lost the leader Lease; exiting so a fresh start takes part in the next election")
+		}
+	default:
+	}
+	return nil
+}
+
+// podNamespace is the namespace the pod runs in, or "default" outside a cluster.
+func podNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+		if ns := strings.TrimSpace(string(b)); ns != "" {
+			return ns
+		}
+	}
+	return "default"
+}
+
+func logger(cfg config.Config, d Deps) (*zap.Logger, error) {
+	log := d.Logger
+	if log == nil {
+		var err error
+		if log, err = NewLogger(cfg); err != nil {
+			return nil, err
+		}
+	}
+	klog.SetLogger(zapr.NewLogger(log.Named("k8s")))
+	return log, nil
+}
+
+// serve starts the metrics and probe listeners. Binding them is checked before returning, so a
+// port in use is an error at start-up rather than a log line later.
+func serve(ctx context.Context, log *zap.Logger, cfg config.Config, reg *prometheus.Registry, p *probes) (func(), error) {
+	type endpoint struct {
+		addr string
+		mux  *http.ServeMux
+	}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	probeMux := http.NewServeMux()
+	probeMux.HandleFunc("/healthz", p.healthz)
+	probeMux.HandleFunc("/readyz", p.readyz)
+
+	var endpoints []endpoint
+	switch {
+	case cfg.MetricsBindAddress == cfg.HealthProbeBindAddress && cfg.MetricsBindAddress != "0":
+		metricsMux.HandleFunc("/healthz", p.healthz)
+		metricsMux.HandleFunc("/readyz", p.readyz)
+		endpoints = append(endpoints, endpoint{cfg.MetricsBindAddress, metricsMux})
+	default:
+		if cfg.MetricsBindAddress != "0" {
+			endpoints = append(endpoints, endpoint{cfg.MetricsBindAddress, metricsMux})
+		}
+		if cfg.HealthProbeBindAddress != "0" {
+			endpoints = append(endpoints, endpoint{cfg.HealthProbeBindAddress, probeMux})
+		}
+	}
+	var servers []*http.Server
+	stop := func() {
+		for _, s := range servers {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.Shutdown(sctx)
+			cancel()
+		}
+	}
+	for _, e := range endpoints {
+		ln, err := net.Listen("tcp", e.addr)
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("listen on %s: %w", e.addr, err)
+		}
+		s := &http.Server{Handler: e.mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+		servers = append(servers, s)
+		log.Info("serving", zap.String("address", ln.Addr().String()))
+		go func() {
+			if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server stopped", zap.String("address", e.addr), zap.Error(err))
+			}
+		}()
+	}
+	return stop, nil
+}

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// NotReady policies: what happens to the target of a node whose Ready condition is not True.
+const (
+	// NotReadyKeep leaves NotReady nodes registered; the NLB health check takes them out of
+	// rotation, and a cluster-wide NotReady blip cannot empty the target group.
+	NotReadyKeep = "keep"
+	// NotReadyRemove deregisters NotReady nodes.
+	NotReadyRemove = "remove"
+)
+
+// Defaults.
+const (
+	DefaultNodeSelector       = "!node-role.kubernetes.io/control-plane"
+	DefaultHealthCheckPath    = "/healthz"
+	DefaultResyncPeriod       = 60 * time.Second
+	DefaultMinSyncInterval    = time.Second
+	DefaultLeaderElectionID   = "targetsync"
+	DefaultMetricsAddress     = ":8080"
+	DefaultHealthProbeAddress = ":8081"
+	DefaultClusterName        = "kubernetes"
+)
+
+// Config is everything targetsync needs to run.
+type Config struct {
+	Kubeconfig  string `json:"kubeconfig,omitempty"`
+	ClusterName string `json:"clusterName,omitempty"`
+
+	// NodeSelector is a label selector nodes must match to be targets.
+	NodeSelector string `json:"nodeSelector,omitempty"`
+	// DeregisterCordoned removes cordoned (unschedulable) nodes so that connections drain
+	// before the node is terminated.
+	DeregisterCordoned bool `json:"deregisterCordoned"`
+	// NotReady is NotReadyKeep or NotReadyRemove.
+	NotReady string `json:"notReady,omitempty"`
+
+	// ResyncPeriod bounds how long drift made outside targetsync can last.
+	ResyncPeriod Duration `json:"resyncPeriod,omitempty"`
+	// MinSyncInterval is the least time between two syncs of one binding. The first change
+	// after a quiet period syncs at once; changes within the interval are merged.
+	MinSyncInterval Duration `json:"minSyncInterval,omitempty"`
+	DryRun          bool     `json:"dryRun,omitempty"`
+
+	LeaderElect             bool   `json:"leaderElect,omitempty"`
+	LeaderElectionNamespace string `json:"leaderElectionNamespace,omitempty"`
+	LeaderElectionID        string `json:"leaderElectionID,omitempty"`
+
+	MetricsBindAddress     string `json:"metricsBindAddress,omitempty"`
+	HealthProbeBindAddress string `json:"healthProbeBindAddress,omitempty"`
+
+	LogLevel  string `json:"logLevel,omitempty"`
+	LogFormat string `json:"logFormat,omitempty"`
+
+	Bindings []Binding `json:"bindings"`
+}
+
+// Binding ties one target group to one Service port, and optionally a health-check source.
+type Binding struct {
+	// Name identifies the binding in logs; it defaults to the Service port.
+	Name           string `json:"name,omitempty"`
+	TargetGroupARN string `json:"targetGroupARN"`
+	// Service is namespace/name of the ingress controller's Service.
+	Service string `json:"service"`
+	// ServicePort is the Service port's name or number whose NodePort receives traffic.
+	ServicePort intstr.IntOrString `json:"servicePort"`
+	HealthCheck HealthCheck        `json:"healthCheck,omitempty"`
+}
+
+// HealthCheck says where the target group's health check port comes from. With no Service,
+// it is the traffic Service's spec.healthCheckNodePort when externalTrafficPolicy is Local,
+// and the health check is left alone otherwise.
+type HealthCheck struct {
+	Service     string             `json:"service,omitempty"`
+	ServicePort intstr.IntOrString `json:"servicePort,omitempty"`
+	Path        string             `json:"path,omitempty"`
+}
+
+// ServiceName returns the binding's Service as a NamespacedName. Valid only after Validate.
+func (b Binding) ServiceName() types.NamespacedName { return mustSplit(b.Service) }
+
+// HealthCheckServiceName returns the health-check Service, if one is set. Valid only after Validate.
+func (b Binding) HealthCheckServiceName() (types.NamespacedName, bool) {
+	if b.HealthCheck.Service == "" {
+		return types.NamespacedName{}, false
+	}
+	return mustSplit(b.HealthCheck.Service), true
+}
+
+// Default returns a Config with every default filled in and no bindings.
+func Default() Config {
+	return Config{
+		ClusterName:            DefaultClusterName,
+		NodeSelector:           DefaultNodeSelector,
+		DeregisterCordoned:     true,
+		NotReady:               NotReadyKeep,
+		ResyncPeriod:           Duration{DefaultResyncPeriod},
+		MinSyncInterval:        Duration{DefaultMinSyncInterval},
+		LeaderElectionID:       DefaultLeaderElectionID,
+		MetricsBindAddress:     DefaultMetricsAddress,
+		HealthProbeBindAddress: DefaultHealthProbeAddress,
+		LogLevel:               "info",
+		LogFormat:              "json",
+	}
+}

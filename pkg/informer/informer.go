@@ -1,0 +1,179 @@
+package informer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Informers watches Nodes and the Services the bindings name, and calls a trigger whenever
+// something a sync reads has changed.
+type Informers struct {
+	factory  informers.SharedInformerFactory
+	synced   []cache.InformerSynced
+	source   *Source
+	rules    Rules
+	services map[types.NamespacedName]struct{}
+	trigger  func()
+}
+
+// New sets up the informers. trigger is called from event handlers and must not block.
+func New(client kubernetes.Interface, rules Rules, services []types.NamespacedName, trigger func()) (*Informers, error) {
+	f := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(strip))
+	nodes := f.Core().V1().Nodes()
+	svcs := f.Core().V1().Services()
+	i := &Informers{
+		factory:  f,
+		rules:    rules,
+		services: make(map[types.NamespacedName]struct{}, len(services)),
+		trigger:  trigger,
+		source:   NewSource(nodes.Lister(), svcs.Lister(), rules),
+	}
+	for _, s := range services {
+		i.services[s] = struct{}{}
+	}
+	nh, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { i.onNode(nil, obj) },
+		UpdateFunc: i.onNode,
+		DeleteFunc: func(obj any) { i.onNode(obj, nil) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watch nodes: %w", err)
+	}
+	sh, err := svcs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { i.onService(nil, obj) },
+		UpdateFunc: i.onService,
+		DeleteFunc: func(obj any) { i.onService(obj, nil) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watch services: %w", err)
+	}
+	i.synced = []cache.InformerSynced{nh.HasSynced, sh.HasSynced}
+	return i, nil
+}
+
+// Source returns the snapshot source backed by these informers' caches.
+func (i *Informers) Source() *Source { return i.source }
+
+// Start starts watching; it returns at once.
+func (i *Informers) Start(ctx context.Context) { i.factory.Start(ctx.Done()) }
+
+// WaitForSync blocks until the caches are filled and every handler has seen the initial list,
+// or ctx ends. It reports whether the caches are synced.
+func (i *Informers) WaitForSync(ctx context.Context) bool {
+	return cache.WaitForCacheSync(ctx.Done(), i.synced...)
+}
+
+// HasSynced reports whether the caches are filled.
+func (i *Informers) HasSynced() bool {
+	for _, s := range i.synced {
+		if !s() {
+			return false
+		}
+	}
+	return true
+}
+
+// Shutdown stops the informers and waits for their goroutines.
+func (i *Informers) Shutdown() { i.factory.Shutdown() }
+
+// onNode triggers a sync when a node's verdict changes: it appears as a target, stops being
+// one, or its IP changes. Status heartbeats and label churn that decide nothing are ignored.
+func (i *Informers) onNode(oldObj, newObj any) {
+	old, nu := asNode(oldObj), asNode(newObj)
+	if old != nil && nu != nil && old.ResourceVersion == nu.ResourceVersion {
+		return
+	}
+	var before, after Verdict
+	if old != nil {
+		before = i.rules.Evaluate(old)
+	}
+	if nu != nil {
+		after = i.rules.Evaluate(nu)
+	}
+	wasTarget := old != nil && before.Eligible()
+	isTarget := nu != nil && after.Eligible()
+	if wasTarget != isTarget || (isTarget && before.IP != after.IP) {
+		i.trigger()
+	}
+}
+
+// onService triggers a sync when a watched Service appears, goes, or changes its ports.
+func (i *Informers) onService(oldObj, newObj any) {
+	old, nu := asService(oldObj), asService(newObj)
+	svc := nu
+	if svc == nil {
+		svc = old
+	}
+	if svc == nil {
+		return
+	}
+	if _, watched := i.services[types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}]; !watched {
+		return
+	}
+	if old != nil && nu != nil && (old.ResourceVersion == nu.ResourceVersion || sameNodePorts(old, nu)) {
+		return
+	}
+	i.trigger()
+}
+
+func sameNodePorts(a, b *corev1.Service) bool {
+	if a.Spec.ExternalTrafficPolicy != b.Spec.ExternalTrafficPolicy ||
+		a.Spec.HealthCheckNodePort != b.Spec.HealthCheckNodePort ||
+		len(a.Spec.Ports) != len(b.Spec.Ports) {
+		return false
+	}
+	for k := range a.Spec.Ports {
+		pa, pb := a.Spec.Ports[k], b.Spec.Ports[k]
+		if pa.Name != pb.Name || pa.Port != pb.Port || pa.NodePort != pb.NodePort {
+			return false
+		}
+	}
+	return true
+}
+
+func asNode(obj any) *corev1.Node {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	n, _ := obj.(*corev1.Node)
+	return n
+}
+
+func asService(obj any) *corev1.Service {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	s, _ := obj.(*corev1.Service)
+	return s
+}
+
+// strip drops what targetsync never reads before objects enter the cache: on a large cluster
+// node images and volumes are most of a Node's size.
+func strip(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *corev1.Node:
+		o.ManagedFields = nil
+		o.Annotations = nil
+		o.Status.Images = nil
+		o.Status.VolumesInUse = nil
+		o.Status.VolumesAttached = nil
+		o.Status.Capacity = nil
+		o.Status.Allocatable = nil
+		o.Status.NodeInfo = corev1.NodeSystemInfo{}
+	case *corev1.Service:
+		o.ManagedFields = nil
+		o.Annotations = nil
+	}
+	return obj, nil
+}
+
+// resyncNever documents that informers never resync on their own: the controller's own
+// periodic resync compares with AWS, which is where drift happens.
+const resyncNever time.Duration = 0

@@ -1,0 +1,85 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const namespace = "targetsync"
+
+// Sync results, the values of the result label.
+const (
+	// ResultSuccess: the target group matches the cluster (after changes, or with none needed).
+	ResultSuccess = "success"
+	// ResultError: AWS or the API server failed; the sync is retried with backoff.
+	ResultError = "error"
+	// ResultInvalid: the cluster state cannot be trusted to plan from (Service or port missing,
+	// or the plan would empty the target group); nothing was changed.
+	ResultInvalid = "invalid"
+)
+
+// Target change operations, the values of the op label.
+const (
+	OpRegister    = "register"
+	OpDeregister  = "deregister"
+	OpHealthCheck = "modify_health_check"
+)
+
+// Metrics holds every metric targetsync exports.
+type Metrics struct {
+	TargetGroupTargets        *prometheus.GaugeVec
+	TargetGroupDesiredTargets *prometheus.GaugeVec
+	Syncs                     *prometheus.CounterVec
+	SyncDuration              *prometheus.HistogramVec
+	LastSuccessfulSync        *prometheus.GaugeVec
+	TargetChanges             *prometheus.CounterVec
+	AWSAPICalls               *prometheus.CounterVec
+	AWSAPICallDuration        *prometheus.HistogramVec
+	IsLeader                  prometheus.Gauge
+}
+
+// New creates the metrics and registers them on reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		TargetGroupTargets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "target_group_targets",
+			Help: "Targets registered in the target group, by health state as AWS reports it.",
+		}, []string{"target_group", "state"}),
+		TargetGroupDesiredTargets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "target_group_desired_targets",
+			Help: "Targets the cluster says the target group should hold.",
+		}, []string{"target_group"}),
+		Syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "syncs_total",
+			Help: "Syncs of a target group, by result: success, error (retried), invalid (nothing changed).",
+		}, []string{"target_group", "result"}),
+		SyncDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "sync_duration_seconds",
+			Help:    "Time one sync of a target group took, reads and changes included.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"target_group"}),
+		LastSuccessfulSync: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "last_successful_sync_timestamp_seconds",
+			Help: "Unix time of the last sync that left the target group matching the cluster.",
+		}, []string{"target_group"}),
+		TargetChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "target_changes_total",
+			Help: "Changes made to target groups: targets registered or deregistered, health checks modified.",
+		}, []string{"target_group", "op"}),
+		AWSAPICalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "aws_api_calls_total",
+			Help: "AWS API requests, each attempt counted, by service, operation and result code (OK on success).",
+		}, []string{"service", "operation", "code"}),
+		AWSAPICallDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "aws_api_call_duration_seconds",
+			Help:    "Duration of AWS API request attempts.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"service", "operation"}),
+		IsLeader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "is_leader",
+			Help: "1 while this replica holds the leader Lease (or runs without leader election), 0 otherwise.",
+		}),
+	}
+	reg.MustRegister(m.TargetGroupTargets, m.TargetGroupDesiredTargets, m.Syncs, m.SyncDuration,
+		m.LastSuccessfulSync, m.TargetChanges, m.AWSAPICalls, m.AWSAPICallDuration, m.IsLeader)
+	return m
+}
