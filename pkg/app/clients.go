@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -26,23 +27,24 @@ type Deps struct {
 	Kube kubernetes.Interface
 	// Logger, when set, is used instead of one built from --log-level and --log-format.
 	Logger *zap.Logger
+	// LogOutput is where the built logger writes; os.Stderr when nil.
+	LogOutput io.Writer
 }
 
-// NewLogger builds the zap logger the flags ask for, writing to stderr.
-func NewLogger(cfg config.Config) (*zap.Logger, error) {
+// NewLogger builds the zap logger the flags ask for, writing to w.
+func NewLogger(cfg config.Config, w io.Writer) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(cfg.LogLevel)
 	if err != nil {
 		return nil, err
 	}
-	zc := zap.NewProductionConfig()
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	encoder := zapcore.NewJSONEncoder(enc)
 	if cfg.LogFormat == "console" {
-		zc = zap.NewDevelopmentConfig()
-		zc.Development = false
+		enc.EncodeLevel = zapcore.CapitalLevelEncoder
+		encoder = zapcore.NewConsoleEncoder(enc)
 	}
-	zc.Level = zap.NewAtomicLevelAt(level)
-	zc.DisableStacktrace = true
-	zc.Sampling = nil
-	return zc.Build()
+	return zap.New(zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level)), nil
 }
 
 // kubeClient connects to the cluster: --kubeconfig if given; else in-cluster when running in a
@@ -95,4 +97,3 @@ func targetGroupClients(ctx context.Context, cfg config.Config, m *metrics.Metri
 	}
 	return func(b controller.Binding) controller.TargetGroups { return clients[regions[b.TargetGroupARN]] }, nil
 }
-

@@ -64,9 +64,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 		return ExitError
 	}
 	if cmd == "plan" {
-		return Plan(ctx, cfg, Deps{Version: version}, stdout, stderr)
+		return Plan(ctx, cfg, Deps{Version: version, LogOutput: stderr}, stdout, stderr)
 	}
-	if err := Run(ctx, cfg, Deps{Version: version}); err != nil {
+	if err := Run(ctx, cfg, Deps{Version: version, LogOutput: stderr}); err != nil {
 		fmt.Fprintf(stderr, "targetsync run: %s\n", oneLine(err))
 		return ExitError
 	}

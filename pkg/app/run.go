@@ -232,7 +232,11 @@ func logger(cfg config.Config, d Deps) (*zap.Logger, error) {
 	log := d.Logger
 	if log == nil {
 		var err error
-		if log, err = NewLogger(cfg); err != nil {
+		w := d.LogOutput
+		if w == nil {
+			w = os.Stderr
+		}
+		if log, err = NewLogger(cfg, w); err != nil {
 			return nil, err
 		}
 	}

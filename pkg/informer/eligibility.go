@@ -18,13 +18,13 @@ const (
 
 // Reasons a node is not a target. They appear in plans and debug logs.
 const (
-	ReasonNoIPv4      = "no IPv4 InternalIP"
-	ReasonSelector    = "does not match --node-selector"
-	ReasonExcluded    = "labelled " + LabelExcludeFromLB
-	ReasonDeleting    = "being deleted"
-	ReasonTaint       = "tainted "
-	ReasonCordoned    = "cordoned"
-	ReasonNotReady    = "NotReady"
+	ReasonNoIPv4   = "no IPv4 InternalIP"
+	ReasonSelector = "does not match --node-selector"
+	ReasonExcluded = "labelled " + LabelExcludeFromLB
+	ReasonDeleting = "being deleted"
+	ReasonTaint    = "tainted "
+	ReasonCordoned = "cordoned"
+	ReasonNotReady = "NotReady"
 )
 
 var removalTaints = []string{TaintClusterAutoscalerDelete, TaintKarpenterDisrupted, TaintOutOfService}

@@ -1,0 +1,236 @@
+package integration
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/targetsync/targetsync/internal/testenv"
+)
+
+func (f *fixture) ingress(nodePort int32) *corev1.Service {
+	f.t.Helper()
+	svc, err := kube.Client.CoreV1().Services(f.ns).Create(f.ctx, testenv.IngressService(f.ns, nodePort), metav1.CreateOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return svc
+}
+
+func (f *fixture) patchNode(name, patch string) {
+	f.t.Helper()
+	if _, err := kube.Client.CoreV1().Nodes().Patch(f.ctx, name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func TestWorkersAreRegisteredOnTheTrafficNodePort(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("worker-1", "10.0.1.11")
+	f.node("worker-2", "10.0.2.12")
+	f.node("control-plane", "10.0.1.5", testenv.ControlPlane)
+	f.node("ipv6-only", "fd00::7")
+	f.start()
+
+	f.waitTargets(testenv.Expect(30080, "10.0.1.11", "10.0.2.12"))
+
+	f.node("worker-3", "10.0.1.13")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.11", "10.0.1.13", "10.0.2.12"))
+}
+
+func TestIneligibleNodesAreDeregistered(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(f *fixture)
+	}{
+		{"deleted", func(f *fixture) {
+			if err := kube.Client.CoreV1().Nodes().Delete(f.ctx, "leaving", metav1.DeleteOptions{}); err != nil {
+				f.t.Fatal(err)
+			}
+		}},
+		{"cordoned", func(f *fixture) { f.patchNode("leaving", `{"spec":{"unschedulable":true}}`) }},
+		{"excluded by label", func(f *fixture) {
+			f.patchNode("leaving", `{"metadata":{"labels":{"node.kubernetes.io/exclude-from-external-load-balancers":"true"}}}`)
+		}},
+		{"tainted for deletion by the cluster autoscaler", func(f *fixture) {
+			f.patchNode("leaving", `{"spec":{"taints":[{"key":"ToBeDeletedByClusterAutoscaler","value":"1700000000","effect":"NoSchedule"}]}}`)
+		}},
+		{"tainted disrupted by karpenter", func(f *fixture) {
+			f.patchNode("leaving", `{"spec":{"taints":[{"key":"karpenter.sh/disrupted","effect":"NoSchedule"}]}}`)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.ingress(30080)
+			f.node("staying", "10.0.1.21")
+			f.node("leaving", "10.0.1.22")
+			f.start()
+			f.waitTargets(testenv.Expect(30080, "10.0.1.21", "10.0.1.22"))
+
+			tt.change(f)
+			f.waitTargets(testenv.Expect(30080, "10.0.1.21"))
+		})
+	}
+}
+
+func TestNotReadyNodesStayRegisteredByDefault(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("ready", "10.0.1.31")
+	f.node("not-ready", "10.0.1.32", testenv.NotReady)
+	f.start()
+	f.waitTargets(testenv.Expect(30080, "10.0.1.31", "10.0.1.32"))
+}
+
+func TestMassNotReadyNeverEmptiesTheTargetGroup(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("a", "10.0.1.41")
+	f.node("b", "10.0.1.42")
+	p := f.start("--not-ready", "remove", "--resync-period", "2s", "--min-sync-interval", "100ms")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.41", "10.0.1.42"))
+
+	for _, n := range []string{"a", "b"} {
+		node, err := kube.Client.CoreV1().Nodes().Get(f.ctx, n, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown"}}
+		if _, err := kube.Client.CoreV1().Nodes().UpdateStatus(f.ctx, node, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The controller must see the change and refuse the plan, not merely miss it.
+	eventually(t, 30*time.Second, "refusal logged", func() (bool, string) {
+		return contains(p.Output(), "sync refused"), p.Output()
+	})
+	got, err := f.aws.Targets(f.ctx, f.nlb.TargetGroupARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("targets after every node went NotReady = %v, want both kept", got)
+	}
+	if n := proxy.Count("DeregisterTargets"); n != 0 {
+		t.Errorf("DeregisterTargets called %d times, want 0", n)
+	}
+}
+
+func TestNodePortChangeMovesTargetsMakeBeforeBreak(t *testing.T) {
+	f := newFixture(t)
+	svc := f.ingress(30080)
+	f.node("w1", "10.0.1.51")
+	f.node("w2", "10.0.1.52")
+	f.start()
+	f.waitTargets(testenv.Expect(30080, "10.0.1.51", "10.0.1.52"))
+	proxy.ResetCounts()
+
+	svc, err := kube.Client.CoreV1().Services(f.ns).Get(f.ctx, svc.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.Ports[0].NodePort = 30081
+	if _, err := kube.Client.CoreV1().Services(f.ns).Update(f.ctx, svc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// moto keys targets by Id alone, so deregistering ip:30080 also drops ip:30081 there; the
+	// verification sync registers them again. On AWS the first sync is final.
+	f.waitTargets(testenv.Expect(30081, "10.0.1.51", "10.0.1.52"))
+	if proxy.Count("RegisterTargets") == 0 || proxy.Count("DeregisterTargets") == 0 {
+		t.Errorf("calls = %v, want RegisterTargets and DeregisterTargets", proxy.Counts())
+	}
+}
+
+func TestHealthCheckPortFollowsTheHealthCheckService(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	hc, err := kube.Client.CoreV1().Services(f.ns).Create(f.ctx, testenv.HealthCheckService(f.ns, 30200), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.node("w1", "10.0.1.61")
+	f.start("--health-check-service", f.ns+"/ingress-nginx-healthcheck", "--health-check-service-port", "healthz")
+
+	waitHC := func(want string) {
+		eventually(t, 30*time.Second, "health check port "+want, func() (bool, string) {
+			got, err := f.aws.HealthCheckPort(f.ctx, f.nlb.TargetGroupARN)
+			return err == nil && got == want, got
+		})
+	}
+	waitHC("30200")
+
+	hc.Spec.Ports[0].NodePort = 30201
+	if _, err := kube.Client.CoreV1().Services(f.ns).Update(f.ctx, hc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitHC("30201")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.61"))
+}
+
+func TestHealthCheckPortFollowsHealthCheckNodePortWithLocalTrafficPolicy(t *testing.T) {
+	f := newFixture(t)
+	svc := testenv.IngressService(f.ns, 30080)
+	svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+	svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+	svc.Spec.HealthCheckNodePort = 30210
+	if _, err := kube.Client.CoreV1().Services(f.ns).Create(f.ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.node("w1", "10.0.1.62")
+	f.start()
+	eventually(t, 30*time.Second, "health check port 30210", func() (bool, string) {
+		got, err := f.aws.HealthCheckPort(f.ctx, f.nlb.TargetGroupARN)
+		return err == nil && got == "30210", got
+	})
+}
+
+func TestDriftMadeByHandIsCorrectedWithinAResync(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("w1", "10.0.1.71")
+	f.node("w2", "10.0.1.72")
+	f.start("--resync-period", "2s", "--min-sync-interval", "100ms")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.71", "10.0.1.72"))
+
+	if err := f.aws.Deregister(f.ctx, f.nlb.TargetGroupARN, "10.0.1.71", 30080); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.aws.Register(f.ctx, f.nlb.TargetGroupARN, "10.0.9.9", 30080); err != nil {
+		t.Fatal(err)
+	}
+	f.waitTargets(testenv.Expect(30080, "10.0.1.71", "10.0.1.72"))
+}
+
+func TestRestartInSyncMakesNoMutatingCalls(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("w1", "10.0.1.81")
+	f.node("w2", "10.0.1.82")
+	first := testenv.Start(f.args("run", "--min-sync-interval", "50ms")...)
+	f.waitTargets(testenv.Expect(30080, "10.0.1.81", "10.0.1.82"))
+	// Wait for the verification sync that follows a change, then stop.
+	eventually(t, 30*time.Second, "verification sync", func() (bool, string) {
+		return proxy.Count("DescribeTargetHealth") >= 2, fmt.Sprint(proxy.Counts())
+	})
+	if code := first.Stop(); code != 0 {
+		t.Fatalf("first run exited %d: %s", code, first.Output())
+	}
+
+	proxy.ResetCounts()
+	f.start()
+	eventually(t, 30*time.Second, "a sync after restart", func() (bool, string) {
+		return proxy.Count("DescribeTargetHealth") >= 1, fmt.Sprint(proxy.Counts())
+	})
+	if n := proxy.Mutations(); n != 0 {
+		t.Errorf("restart with everything in sync made %d mutating calls: %v", n, proxy.Counts())
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
