@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -11,13 +12,15 @@ type Duration struct{ time.Duration }
 
 // UnmarshalJSON accepts a Go duration string.
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	// A *json.UnmarshalTypeError makes the decoder add the field's name to the message.
+	bad := &json.UnmarshalTypeError{Value: fmt.Sprintf("%s (want a duration such as \"60s\")", b), Type: reflect.TypeFor[Duration]()}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration such as \"60s\", got %s", b)
+		return bad
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("want a duration such as \"60s\", got %q", s)
+		return bad
 	}
 	d.Duration = v
 	return nil

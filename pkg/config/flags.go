@@ -71,7 +71,9 @@ func Parse(name string, args []string) (Config, error) {
 	} else if anyChanged(fs, bindingFlags) {
 		cfg.Bindings = []Binding{b.binding()}
 	}
-	if err := cfg.Validate(source); err != nil {
+	changed := map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { changed[f.Name] = true })
+	if err := cfg.validate(source, changed); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
@@ -106,10 +108,10 @@ func (f flagBinding) binding() Binding {
 	}
 }
 
-// parsePort reads a port flag as a number when it is one in range, and as a port name
-// otherwise, so that validation reports what the user typed.
+// parsePort reads a port as a number when it is all digits and as a port name otherwise.
+// Numbers too large for a port stay text, so validation quotes them as the user typed them.
 func parsePort(s string) intstr.IntOrString {
-	if n, err := strconv.ParseInt(s, 10, 32); err == nil && n >= 1 && n <= 65535 {
+	if n, err := strconv.ParseInt(s, 10, 32); err == nil {
 		return intstr.FromInt32(int32(n))
 	}
 	return intstr.FromString(s)
@@ -183,8 +185,14 @@ func readFile(path string, base Config) (Config, error) {
 		return Config{}, fmt.Errorf("%s: %s", path, cleanYAMLError(err))
 	}
 	for i := range cfg.Bindings {
-		if cfg.Bindings[i].HealthCheck.Path == "" {
-			cfg.Bindings[i].HealthCheck.Path = DefaultHealthCheckPath
+		b := &cfg.Bindings[i]
+		if b.HealthCheck.Path == "" {
+			b.HealthCheck.Path = DefaultHealthCheckPath
+		}
+		// A quoted number ("443") means the port number, as it does on the command line.
+		b.ServicePort = parsePort(b.ServicePort.String())
+		if hc := b.HealthCheck.ServicePort.String(); hc != "" && hc != "0" {
+			b.HealthCheck.ServicePort = parsePort(hc)
 		}
 	}
 	return cfg, nil

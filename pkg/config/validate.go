@@ -32,11 +32,14 @@ func (e *FieldError) Error() string {
 type namer struct {
 	src   Source
 	index int
+	// flags holds the flags given on the command line; they override the file, so a bad
+	// value among them is named by its flag even when a file was read.
+	flags map[string]bool
 }
 
-// name returns the flag name when the config came from flags, the file path otherwise.
+// name returns the flag name when the setting came from a flag, the file field otherwise.
 func (n namer) name(flag, field string) string {
-	if n.src == SourceFlags {
+	if n.src == SourceFlags || n.flags[flag] {
 		return "--" + flag
 	}
 	if n.index >= 0 {
@@ -46,8 +49,10 @@ func (n namer) name(flag, field string) string {
 }
 
 // Validate checks every setting and returns the first problem as one error naming the setting.
-func (c Config) Validate(src Source) error {
-	g := namer{src: src, index: -1}
+func (c Config) Validate(src Source) error { return c.validate(src, nil) }
+
+func (c Config) validate(src Source, flags map[string]bool) error {
+	g := namer{src: src, index: -1, flags: flags}
 	if _, err := labels.Parse(c.NodeSelector); err != nil {
 		return &FieldError{g.name("node-selector", "nodeSelector"), c.NodeSelector, "not a label selector: " + err.Error()}
 	}
@@ -86,10 +91,10 @@ func (c Config) Validate(src Source) error {
 	names := map[string]int{}
 	for i := range c.Bindings {
 		b := &c.Bindings[i]
-		if err := b.validate(namer{src: src, index: i}); err != nil {
+		n := namer{src: src, index: i, flags: flags}
+		if err := b.validate(n); err != nil {
 			return err
 		}
-		n := namer{src: src, index: i}
 		if j, dup := arns[b.TargetGroupARN]; dup {
 			return &FieldError{n.name(flagTargetGroupARN, "targetGroupARN"), b.TargetGroupARN, fmt.Sprintf("already bound by bindings[%d]; two bindings would fight over one target group", j)}
 		}
@@ -182,6 +187,9 @@ func validatePort(p intstr.IntOrString) error {
 	}
 	if p.StrVal == "" {
 		return fmt.Errorf("required: a port name or number")
+	}
+	if strings.Trim(p.StrVal, "0123456789") == "" {
+		return fmt.Errorf("port number out of range 1-65535")
 	}
 	if errs := validation.IsValidPortName(p.StrVal); len(errs) > 0 {
 		return fmt.Errorf("not a port name or number in 1-65535")
