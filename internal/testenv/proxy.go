@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ type Proxy struct {
 	mu     sync.Mutex
 	calls  map[string]int
 	health map[string]string // target IP -> state to report
+	fail   map[string]string // action -> error code to answer with
 }
 
 // StartProxy starts a proxy to the AWS endpoint upstream on a free loopback port.
@@ -34,7 +36,7 @@ func StartProxy(upstream string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{URL: "http://" + ln.Addr().String(), calls: map[string]int{}, health: map[string]string{}}
+	p := &Proxy{URL: "http://" + ln.Addr().String(), calls: map[string]int{}, health: map[string]string{}, fail: map[string]string{}}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.ModifyResponse = p.modify
 	p.server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +51,14 @@ func StartProxy(upstream string) (*Proxy, error) {
 		if vals, err := url.ParseQuery(string(body)); err == nil && vals.Get("Action") != "" {
 			p.mu.Lock()
 			p.calls[vals.Get("Action")]++
+			code := p.fail[vals.Get("Action")]
 			p.mu.Unlock()
+			if code != "" {
+				w.Header().Set("Content-Type", "text/xml")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>injected by the test proxy</Message></Error><RequestId>test</RequestId></ErrorResponse>`, code)
+				return
+			}
 			r.Header.Set("X-Test-Action", vals.Get("Action"))
 		}
 		rp.ServeHTTP(w, r)
@@ -109,6 +118,17 @@ func (p *Proxy) SetHealth(ip, state string) {
 		return
 	}
 	p.health[ip] = state
+}
+
+// Fail makes every call of action answer with the AWS error code; an empty code stops it.
+func (p *Proxy) Fail(action, code string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if code == "" {
+		delete(p.fail, action)
+		return
+	}
+	p.fail[action] = code
 }
 
 var (

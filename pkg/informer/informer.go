@@ -21,6 +21,7 @@ type Informers struct {
 	rules    Rules
 	services map[types.NamespacedName]struct{}
 	trigger  func()
+	stop     context.CancelFunc
 }
 
 // New sets up the informers. trigger is called from event handlers and must not block.
@@ -61,8 +62,11 @@ func New(client kubernetes.Interface, rules Rules, services []types.NamespacedNa
 // Source returns the snapshot source backed by these informers' caches.
 func (i *Informers) Source() *Source { return i.source }
 
-// Start starts watching; it returns at once.
-func (i *Informers) Start(ctx context.Context) { i.factory.Start(ctx.Done()) }
+// Start starts watching until ctx ends or Shutdown is called; it returns at once.
+func (i *Informers) Start(ctx context.Context) {
+	ctx, i.stop = context.WithCancel(ctx)
+	i.factory.Start(ctx.Done())
+}
 
 // WaitForSync blocks until the caches are filled and every handler has seen the initial list,
 // or ctx ends. It reports whether the caches are synced.
@@ -81,7 +85,12 @@ func (i *Informers) HasSynced() bool {
 }
 
 // Shutdown stops the informers and waits for their goroutines.
-func (i *Informers) Shutdown() { i.factory.Shutdown() }
+func (i *Informers) Shutdown() {
+	if i.stop != nil {
+		i.stop()
+	}
+	i.factory.Shutdown()
+}
 
 // onNode triggers a sync when a node's verdict changes: it appears as a target, stops being
 // one, or its IP changes. Status heartbeats and label churn that decide nothing are ignored.

@@ -1,0 +1,336 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/targetsync/targetsync/internal/testenv"
+)
+
+// metric reads one sample's value from a scrape; -1 when absent.
+func metric(text, name string, labels ...string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				match = false
+			}
+		}
+		if !match {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		if err == nil {
+			return v
+		}
+	}
+	return -1
+}
+
+func TestBurstOf200NodesIsRegisteredInAtMostTwoCalls(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	// The interval is wider than the default 1s so that creating 200 nodes through a loaded
+	// API server fits in it on a slow machine; the property is the same: one sync at the
+	// leading edge, one for everything that arrived while it was held.
+	f.start("--min-sync-interval", "5s")
+	eventually(t, 30*time.Second, "initial sync", func() (bool, string) {
+		return proxy.Count("DescribeTargetHealth") >= 1, fmt.Sprint(proxy.Counts())
+	})
+
+	var want []string
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	sem := make(chan struct{}, 16)
+	start := time.Now()
+	for i := range 200 {
+		ip := fmt.Sprintf("10.0.%d.%d", 10+i/200, 10+i%200)
+		want = append(want, ip)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := testenv.CreateNode(f.ctx, kube.Client, fmt.Sprintf("burst-%03d", i), ip); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("created 200 nodes in %s", time.Since(start).Round(time.Millisecond))
+
+	f.waitTargets(testenv.Expect(30080, want...))
+	if n := proxy.Count("RegisterTargets"); n > 2 {
+		t.Errorf("200 nodes joining took %d RegisterTargets calls, want at most 2", n)
+	}
+	t.Logf("AWS calls for the burst: %v", proxy.Counts())
+}
+
+func TestTargetHealthIsExportedAndDrainingTargetsAreRegisteredAgain(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("w1", "10.0.1.91")
+	f.node("w2", "10.0.1.92")
+	f.node("w3", "10.0.1.93")
+	addr, err := testenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.start("--metrics-bind-address", addr, "--resync-period", "1s", "--min-sync-interval", "100ms")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.91", "10.0.1.92", "10.0.1.93"))
+
+	proxy.SetHealth("10.0.1.92", "unhealthy")
+	proxy.SetHealth("10.0.1.93", "draining")
+	t.Cleanup(func() {
+		proxy.SetHealth("10.0.1.92", "")
+		proxy.SetHealth("10.0.1.93", "")
+	})
+	proxy.ResetCounts()
+	eventually(t, 30*time.Second, "health states exported", func() (bool, string) {
+		m := scrape(t, addr)
+		ok := metric(m, "targetsync_target_group_targets", `state="unhealthy"`, `target_group="web-http"`) == 1 &&
+			metric(m, "targetsync_target_group_targets", `state="healthy"`, `target_group="web-http"`) == 1 &&
+			metric(m, "targetsync_target_group_targets", `state="draining"`, `target_group="web-http"`) == 1 &&
+			metric(m, "targetsync_target_group_desired_targets", `target_group="web-http"`) == 3
+		return ok, m
+	})
+	// A draining target is on its way out; the node is still eligible, so it is registered again.
+	eventually(t, 30*time.Second, "draining target registered again", func() (bool, string) {
+		return proxy.Count("RegisterTargets") >= 1, fmt.Sprint(proxy.Counts())
+	})
+	if n := proxy.Count("DeregisterTargets"); n != 0 {
+		t.Errorf("an unhealthy or draining target of an eligible node was deregistered (%d calls)", n)
+	}
+}
+
+func TestMissingServiceIsReportedAndTargetsAreLeftAlone(t *testing.T) {
+	f := newFixture(t)
+	svc := f.ingress(30080)
+	f.node("w1", "10.0.1.101")
+	addr, err := testenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.start("--metrics-bind-address", addr, "--resync-period", "1s", "--min-sync-interval", "100ms")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.101"))
+
+	if err := kube.Client.CoreV1().Services(f.ns).Delete(f.ctx, svc.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "SyncRefused event on the Service", func() (bool, string) {
+		evs, err := kube.Client.CoreV1().Events(f.ns).List(f.ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range evs.Items {
+			if e.Reason == "SyncRefused" && e.InvolvedObject.Name == svc.Name && strings.Contains(e.Message, "service not found") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(len(evs.Items), " events")
+	})
+	eventually(t, 30*time.Second, "invalid sync counted", func() (bool, string) {
+		m := scrape(t, addr)
+		return metric(m, "targetsync_syncs_total", `result="invalid"`, `target_group="web-http"`) >= 1, m
+	})
+	got, err := f.aws.Targets(f.ctx, f.nlb.TargetGroupARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != "10.0.1.101:30080" {
+		t.Errorf("targets after the Service went away = %v, want them left alone", got)
+	}
+	if n := proxy.Count("DeregisterTargets"); n != 0 {
+		t.Errorf("DeregisterTargets called %d times while the Service was missing", n)
+	}
+}
+
+func TestProbes(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("w1", "10.0.1.111")
+	addr, err := testenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.start("--health-probe-bind-address", addr, "--resync-period", "1s", "--min-sync-interval", "100ms")
+	get := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	eventually(t, 30*time.Second, "/readyz ok after the first sync", func() (bool, string) {
+		c := get("/readyz")
+		return c == http.StatusOK, strconv.Itoa(c)
+	})
+	if c := get("/healthz"); c != http.StatusOK {
+		t.Errorf("/healthz = %d, want 200", c)
+	}
+
+	// With AWS refusing every read, syncs fail; after three resync periods readiness goes.
+	proxy.Fail("DescribeTargetGroups", "AccessDenied")
+	t.Cleanup(func() { proxy.Fail("DescribeTargetGroups", "") })
+	eventually(t, 30*time.Second, "/readyz fails without recent successful sync", func() (bool, string) {
+		c := get("/readyz")
+		return c == http.StatusServiceUnavailable, strconv.Itoa(c)
+	})
+	if c := get("/healthz"); c != http.StatusOK {
+		t.Errorf("/healthz = %d while AWS fails, want 200: the process itself is fine", c)
+	}
+}
+
+func TestLeaderElectionLetsOneOfTwoReplicasWrite(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("w1", "10.0.1.121")
+	addrs := make([]string, 2)
+	procs := make([]*testenv.Process, 2)
+	for i := range procs {
+		a, err := testenv.FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[i] = a
+		procs[i] = testenv.Start(f.args("run", "--leader-elect", "--leader-election-namespace", f.ns,
+			"--metrics-bind-address", a, "--health-probe-bind-address", "0", "--log-level", "warn")...)
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			if p != nil {
+				p.Stop()
+			}
+		}
+	})
+	f.waitTargets(testenv.Expect(30080, "10.0.1.121"))
+	leaders := func() (int, int) {
+		n, leader := 0, -1
+		for i, a := range addrs {
+			if procs[i] == nil {
+				continue
+			}
+			if metric(scrape(t, a), "targetsync_is_leader") == 1 {
+				n++
+				leader = i
+			}
+		}
+		return n, leader
+	}
+	var leader int
+	eventually(t, 30*time.Second, "exactly one leader", func() (bool, string) {
+		n, l := leaders()
+		leader = l
+		return n == 1, fmt.Sprintf("%d leaders", n)
+	})
+
+	// The leader steps down (it releases the Lease); the other takes over and keeps syncing.
+	if code := procs[leader].Stop(); code != 0 {
+		t.Fatalf("leader exited %d: %s", code, procs[leader].Output())
+	}
+	procs[leader] = nil
+	other := 1 - leader
+	eventually(t, 40*time.Second, "the other replica leads", func() (bool, string) {
+		return metric(scrape(t, addrs[other]), "targetsync_is_leader") == 1, ""
+	})
+	f.node("w2", "10.0.1.122")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.121", "10.0.1.122"))
+}
+
+var planRow = regexp.MustCompile(`(?m)^web-http\s+register\s+10\.0\.1\.131:30080\s+w1\s+eligible node$`)
+
+func TestPlanPrintsDriftAndExitsTwo(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("w1", "10.0.1.131")
+
+	code, out, errOut := testenv.Exec(f.ctx, f.args("plan")...)
+	if code != 2 {
+		t.Fatalf("plan with drift exited %d, want 2\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !planRow.MatchString(out) || !strings.Contains(out, "web-http: 1 to register, 0 to deregister") {
+		t.Errorf("plan output lacks the register row or summary:\n%s", out)
+	}
+	if n := proxy.Mutations(); n != 0 {
+		t.Errorf("plan made %d mutating calls: %v", n, proxy.Counts())
+	}
+
+	f.start()
+	f.waitTargets(testenv.Expect(30080, "10.0.1.131"))
+	code, out, errOut = testenv.Exec(f.ctx, f.args("plan")...)
+	if code != 0 || !strings.Contains(out, "web-http: in sync, 1 targets on port 30080") {
+		t.Errorf("plan in sync exited %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+func TestBadInputEndsWithOneClearLineAndChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("w1", "10.0.1.141")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing service", f.argsWith("run", "--service", f.ns+"/nope"), "service " + f.ns + "/nope port http: service not found"},
+		{"unknown port name", f.argsWith("run", "--service-port", "https"), "no such port (the service has http/80)"},
+		{"unreadable kubeconfig", f.argsWith("run", "--kubeconfig", "/nonexistent/kubeconfig"), `invalid --kubeconfig "/nonexistent/kubeconfig"`},
+		{"malformed ARN", f.argsWith("run", "--target-group-arn", "arn:aws:elasticloadbalancing:us-east-1:123:loadbalancer/net/x/y"), `invalid --target-group-arn`},
+		{"missing service in plan", f.argsWith("plan", "--service", f.ns+"/nope"), "service not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proxy.ResetCounts()
+			code, _, errOut := testenv.Exec(f.ctx, tt.args...)
+			if code != 1 {
+				t.Errorf("exit code = %d, want 1", code)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if !strings.Contains(errOut, tt.want) || strings.Contains(errOut, "panic") || strings.Contains(errOut, "goroutine ") {
+				t.Errorf("stderr = %q, want one clear line containing %q", errOut, tt.want)
+			}
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "targetsync ") {
+				t.Errorf("last stderr line = %q, want the error", last)
+			}
+			if n := proxy.Mutations(); n != 0 {
+				t.Errorf("bad input made %d mutating AWS calls", n)
+			}
+		})
+	}
+	got, err := f.aws.Targets(f.ctx, f.nlb.TargetGroupARN)
+	if err != nil || len(got) != 0 {
+		t.Errorf("targets = %v, %v; want none registered by failed runs", got, err)
+	}
+}
+
+// argsWith is args with some flags replaced.
+func (f *fixture) argsWith(cmd string, kv ...string) []string {
+	a := f.args(cmd)
+	for i := 0; i+1 < len(kv); i += 2 {
+		replaced := false
+		for j := range a {
+			if a[j] == kv[i] && j+1 < len(a) {
+				a[j+1] = kv[i+1]
+				replaced = true
+			}
+		}
+		if !replaced {
+			a = append(a, kv[i], kv[i+1])
+		}
+	}
+	return a
+}
