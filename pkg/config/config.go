@@ -43,8 +43,9 @@ type Config struct {
 
 	// ResyncPeriod bounds how long drift made outside targetsync can last.
 	ResyncPeriod Duration `json:"resyncPeriod,omitempty"`
-	// MinSyncInterval is the least time between two syncs of one binding. The first change
-	// after a quiet period syncs at once; changes within the interval are merged.
+	// MinSyncInterval is how long a binding waits after a sync that changed its target group
+	// before it syncs again; changes arriving meanwhile are merged. A lone change after a quiet
+	// period syncs at once.
 	MinSyncInterval Duration `json:"minSyncInterval,omitempty"`
 	DryRun          bool     `json:"dryRun,omitempty"`
 

@@ -133,7 +133,7 @@ func bindFlags(fs *pflag.FlagSet, c *Config, b *flagBinding) {
 	fs.BoolVar(&c.DeregisterCordoned, "deregister-cordoned", c.DeregisterCordoned, "deregister cordoned (unschedulable) nodes so connections drain before termination")
 	fs.StringVar(&c.NotReady, "not-ready", c.NotReady, "what to do with NotReady nodes: keep (the NLB health check decides) or remove")
 	fs.DurationVar(&c.ResyncPeriod.Duration, "resync-period", c.ResyncPeriod.Duration, "how often to compare with AWS even when nothing changed in the cluster")
-	fs.DurationVar(&c.MinSyncInterval.Duration, "min-sync-interval", c.MinSyncInterval.Duration, "least time between two syncs of a target group; a change after a quiet period syncs at once, changes within it are merged")
+	fs.DurationVar(&c.MinSyncInterval.Duration, "min-sync-interval", c.MinSyncInterval.Duration, "after a sync that changed a target group, wait this long before the next one, merging the changes that arrive meanwhile; a lone change after a quiet period syncs at once")
 	fs.BoolVar(&c.DryRun, "dry-run", c.DryRun, "log each plan and change nothing")
 
 	fs.BoolVar(&c.LeaderElect, "leader-elect", c.LeaderElect, "take a coordination.k8s.io Lease before changing anything, so several replicas are safe")

@@ -146,8 +146,10 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	}
 	c.queue.AddAfter(name, c.opts.ResyncPeriod)
 
-	// Hold the binding for the minimum interval: changes arriving now are merged into one sync.
-	if c.opts.MinSyncInterval > 0 {
+	// After a change, hold the binding for the minimum interval: the changes that follow one
+	// (a burst of joining nodes) are merged into one sync. A sync that changed nothing does not
+	// hold, so the next lone change after a quiet period is synced at once.
+	if !out.Applied.Empty() && c.opts.MinSyncInterval > 0 {
 		t := c.opts.Clock.NewTimer(c.opts.MinSyncInterval)
 		defer t.Stop()
 		select {

@@ -59,14 +59,14 @@ func run(m *testing.M) int {
 // fixture is one test's world: an empty cluster but for its namespace and Services, and a
 // fresh moto with the seed's NLB, listener and target group.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 	ns  string
 	aws *testenv.AWS
 	nlb *testenv.NLB
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -131,7 +131,7 @@ func (f *fixture) node(name, ip string, opts ...testenv.NodeOption) {
 }
 
 // eventually polls cond until it holds or the deadline passes; cond says what it saw.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var seen string
@@ -161,7 +161,7 @@ func (f *fixture) waitTargets(want []string) {
 }
 
 // scrape returns the metrics text of a running instance.
-func scrape(t *testing.T, addr string) string {
+func scrape(t testing.TB, addr string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {

@@ -1,0 +1,97 @@
+package controller
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+
+	"github.com/targetsync/targetsync/pkg/elb"
+	"github.com/targetsync/targetsync/pkg/informer"
+)
+
+// fakeSnapshots returns a fixed snapshot or error.
+type fakeSnapshots struct {
+	mu   sync.Mutex
+	snap informer.Snapshot
+	err  error
+}
+
+func (f *fakeSnapshots) Snapshot(informer.Query) (informer.Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.snap, f.err
+}
+
+func (f *fakeSnapshots) set(s informer.Snapshot, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.snap, f.err = s, err
+}
+
+// fakeGroups is an in-memory target group that applies plans to itself.
+type fakeGroups struct {
+	mu          sync.Mutex
+	group       elb.TargetGroup
+	describeErr error
+	applyErr    error
+	describes   int
+	applies     []elb.Plan
+}
+
+func (f *fakeGroups) Describe(context.Context, string) (elb.TargetGroup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.describes++
+	g := f.group
+	g.Targets = append([]elb.Observed(nil), f.group.Targets...)
+	return g, f.describeErr
+}
+
+func (f *fakeGroups) Apply(_ context.Context, _ string, p elb.Plan) (elb.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.applies = append(f.applies, p)
+	if f.applyErr != nil {
+		return elb.Result{}, f.applyErr
+	}
+	gone := map[elb.Target]bool{}
+	for _, t := range p.Deregister {
+		gone[t] = true
+	}
+	var kept []elb.Observed
+	for _, o := range f.group.Targets {
+		if !gone[o.Target] {
+			kept = append(kept, o)
+		}
+	}
+	for _, t := range p.Register {
+		kept = append(kept, elb.Observed{Target: t, State: elb.StateInitial})
+	}
+	f.group.Targets = kept
+	if p.HealthCheck != nil {
+		f.group.HealthCheck = p.HealthCheck.To
+	}
+	return elb.Result{Registered: len(p.Register), Deregistered: len(p.Deregister), HealthCheck: p.HealthCheck != nil}, nil
+}
+
+func (f *fakeGroups) counts() (describes, applies int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.describes, len(f.applies)
+}
+
+func snapshot(port int32, ips ...string) informer.Snapshot {
+	s := informer.Snapshot{TrafficPort: port}
+	for _, ip := range ips {
+		s.Targets = append(s.Targets, informer.Node{Name: "node-" + ip, IP: netip.MustParseAddr(ip), Ready: true})
+	}
+	return s
+}
+
+func observed(port int32, state string, ips ...string) []elb.Observed {
+	var out []elb.Observed
+	for _, ip := range ips {
+		out = append(out, elb.Observed{Target: elb.Target{IP: netip.MustParseAddr(ip), Port: port}, State: state})
+	}
+	return out
+}
