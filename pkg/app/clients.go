@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -18,6 +20,7 @@ import (
 	"github.com/targetsync/targetsync/pkg/controller"
 	"github.com/targetsync/targetsync/pkg/elb"
 	"github.com/targetsync/targetsync/pkg/metrics"
+	"github.com/targetsync/targetsync/pkg/sg"
 )
 
 // Deps are the collaborators a command can be handed instead of building them, for tests.
@@ -74,26 +77,48 @@ func kubeClient(cfg config.Config, version string) (kubernetes.Interface, *rest.
 	return kube, rc, nil
 }
 
-// targetGroupClients returns, for each binding, an ELB client in the region of its ARN.
-func targetGroupClients(ctx context.Context, cfg config.Config, m *metrics.Metrics, version string) (func(controller.Binding) controller.TargetGroups, error) {
+// awsClients builds, for each binding, an ELB client in the region of its target group ARN and,
+// when security groups are managed, an EC2 rule syncer whose ownership marker names the binding.
+func awsClients(ctx context.Context, cfg config.Config, m *metrics.Metrics, version string) (func(controller.Binding) controller.TargetGroups, *controller.SecurityGroups, error) {
 	awsCfg, err := awsclient.Load(ctx, awsclient.Options{
 		Region:  cfg.Bindings[0].Region(),
 		AppID:   "targetsync_" + version,
 		Metrics: m,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	clients := map[string]*elb.Client{}
+	byARN := map[string]*elb.Client{}
+	rules := map[string]*sg.Client{}
 	for _, b := range cfg.Bindings {
 		region := b.Region()
-		if _, ok := clients[region]; !ok {
-			clients[region] = elb.NewClient(elbv2.NewFromConfig(awsCfg, func(o *elbv2.Options) { o.Region = region }))
+		byARN[b.TargetGroupARN] = elb.NewClient(elbv2.NewFromConfig(awsCfg, func(o *elbv2.Options) { o.Region = region }))
+		if cfg.ManagesSecurityGroups() {
+			c, err := sg.NewClient(ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region }),
+				sg.Owner{Cluster: cfg.ClusterName, Binding: b.DisplayName()})
+			if err != nil {
+				return nil, nil, fmt.Errorf("security groups of binding %s: %w", b.DisplayName(), err)
+			}
+			rules[b.TargetGroupARN] = c
 		}
 	}
-	regions := map[string]string{}
-	for _, b := range cfg.Bindings {
-		regions[b.TargetGroupARN] = b.Region()
+	groups := func(b controller.Binding) controller.TargetGroups { return byARN[b.TargetGroupARN] }
+	if !cfg.ManagesSecurityGroups() {
+		return groups, nil, nil
 	}
-	return func(b controller.Binding) controller.TargetGroups { return clients[regions[b.TargetGroupARN]] }, nil
+	sgs := &controller.SecurityGroups{
+		Selector: sg.GroupSelector{IDs: cfg.SecurityGroupIDs},
+		Rules:    func(b controller.Binding) controller.RuleSyncer { return rules[b.TargetGroupARN] },
+	}
+	if cfg.SecurityGroupTag != "" {
+		sgs.Selector.TagKey, sgs.Selector.TagValue, _ = strings.Cut(cfg.SecurityGroupTag, "=")
+	}
+	for _, s := range cfg.Sources {
+		src, err := sg.ParseSource(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		sgs.Sources = append(sgs.Sources, src)
+	}
+	return groups, sgs, nil
 }

@@ -33,11 +33,11 @@ func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writ
 			return fail(err)
 		}
 	}
-	groups, err := targetGroupClients(ctx, cfg, nil, d.Version)
+	groups, sgs, err := awsClients(ctx, cfg, nil, d.Version)
 	if err != nil {
 		return fail(err)
 	}
-	w, err := newWiring(cfg, kube, groups, controller.Options{Logger: log.With(zap.Bool("dryRun", true))})
+	w, err := newWiring(cfg, kube, groups, controller.Options{Logger: log.With(zap.Bool("dryRun", true)), SecurityGroups: sgs})
 	if err != nil {
 		return fail(err)
 	}
@@ -62,7 +62,7 @@ func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writ
 		case o.Err != nil:
 			fmt.Fprintf(stderr, "targetsync plan: binding %s: %s\n", o.Binding.Name, oneLine(o.Err))
 			code = ExitError
-		case !o.Plan.Empty() && code == ExitOK:
+		case !o.InSync() && code == ExitOK:
 			code = ExitDrift
 		}
 	}

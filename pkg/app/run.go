@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
-	groups, err := targetGroupClients(ctx, cfg, m, d.Version)
+	groups, sgs, err := awsClients(ctx, cfg, m, d.Version)
 	if err != nil {
 		return err
 	}
@@ -69,6 +69,7 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 
 	w, err := newWiring(cfg, kube, groups, controller.Options{
 		DryRun:          cfg.DryRun,
+		SecurityGroups:  sgs,
 		ResyncPeriod:    cfg.ResyncPeriod.Duration,
 		MinSyncInterval: cfg.MinSyncInterval.Duration,
 		Logger:          log,
@@ -93,13 +94,19 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	defer stopServers()
 
 	if !w.informers.WaitForSync(ctx) {
-		return ctx.Err()
+		return nil // stopped before the caches filled
 	}
 	if err := checkServices(w, cfg); err != nil {
 		return err
 	}
 	log.Info("caches synced; starting", zap.Int("count", len(cfg.Bindings)), zap.Bool("dryRun", cfg.DryRun),
 		zap.Bool("leaderElect", cfg.LeaderElect))
+	if sgs == nil {
+		log.Info("security-group management off: set --security-group-id or --security-group-tag to keep worker rules open on the NodePorts")
+	} else {
+		log.Info("managing security-group rules", zap.Strings("securityGroupIDs", cfg.SecurityGroupIDs),
+			zap.String("securityGroupTag", cfg.SecurityGroupTag), zap.Strings("sources", cfg.Sources))
+	}
 
 	if !cfg.LeaderElect {
 		m.IsLeader.Set(1)

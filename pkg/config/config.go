@@ -26,6 +26,7 @@ const (
 	DefaultMetricsAddress     = ":8080"
 	DefaultHealthProbeAddress = ":8081"
 	DefaultClusterName        = "kubernetes"
+	DefaultSource             = "vpc-cidr"
 )
 
 // Config is everything targetsync needs to run.
@@ -59,7 +60,20 @@ type Config struct {
 	LogLevel  string `json:"logLevel,omitempty"`
 	LogFormat string `json:"logFormat,omitempty"`
 
+	// SecurityGroupIDs and SecurityGroupTag ("key=value") select the worker security groups
+	// whose ingress rules targetsync keeps open on the NodePorts. Neither set: not managed.
+	SecurityGroupIDs []string `json:"securityGroupIDs,omitempty"`
+	SecurityGroupTag string   `json:"securityGroupTag,omitempty"`
+	// Sources are where the load balancer's traffic comes from: vpc-cidr, nlb-private-ips or
+	// cidr:<a.b.c.d/n>.
+	Sources []string `json:"sources,omitempty"`
+
 	Bindings []Binding `json:"bindings"`
+}
+
+// ManagesSecurityGroups reports whether security-group rules are managed.
+func (c Config) ManagesSecurityGroups() bool {
+	return len(c.SecurityGroupIDs) > 0 || c.SecurityGroupTag != ""
 }
 
 // Binding ties one target group to one Service port, and optionally a health-check source.
@@ -108,5 +122,6 @@ func Default() Config {
 		HealthProbeBindAddress: DefaultHealthProbeAddress,
 		LogLevel:               "info",
 		LogFormat:              "json",
+		Sources:                []string{DefaultSource},
 	}
 }

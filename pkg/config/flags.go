@@ -136,6 +136,10 @@ func bindFlags(fs *pflag.FlagSet, c *Config, b *flagBinding) {
 	fs.DurationVar(&c.MinSyncInterval.Duration, "min-sync-interval", c.MinSyncInterval.Duration, "after a sync that changed a target group, wait this long before the next one, merging the changes that arrive meanwhile; a lone change after a quiet period syncs at once")
 	fs.BoolVar(&c.DryRun, "dry-run", c.DryRun, "log each plan and change nothing")
 
+	fs.StringSliceVar(&c.SecurityGroupIDs, "security-group-id", c.SecurityGroupIDs, "worker security group whose ingress rules are kept open on the NodePorts (repeatable)")
+	fs.StringVar(&c.SecurityGroupTag, "security-group-tag", c.SecurityGroupTag, "select worker security groups by tag, key=value")
+	fs.StringSliceVar(&c.Sources, "source", c.Sources, "where load balancer traffic comes from: vpc-cidr, nlb-private-ips or cidr:<a.b.c.d/n> (repeatable)")
+
 	fs.BoolVar(&c.LeaderElect, "leader-elect", c.LeaderElect, "take a coordination.k8s.io Lease before changing anything, so several replicas are safe")
 	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", c.LeaderElectionNamespace, "namespace of the Lease (default: the pod's namespace, else default)")
 	fs.StringVar(&c.LeaderElectionID, "leader-election-id", c.LeaderElectionID, "name of the Lease")

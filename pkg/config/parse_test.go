@@ -95,6 +95,11 @@ func TestParseFlags(t *testing.T) {
 				"--health-probe-bind-address", "0",
 				"--log-level", "debug",
 				"--log-format", "console",
+				"--security-group-id", "sg-0123456789abcdef0",
+				"--security-group-id", "sg-0fedcba9876543210",
+				"--security-group-tag", "kubernetes.io/role=worker",
+				"--source", "nlb-private-ips",
+				"--source", "cidr:10.1.0.0/16",
 			},
 			want: func() config.Config {
 				return config.Config{
@@ -113,6 +118,9 @@ func TestParseFlags(t *testing.T) {
 					HealthProbeBindAddress:  "0",
 					LogLevel:                "debug",
 					LogFormat:               "console",
+					SecurityGroupIDs:        []string{"sg-0123456789abcdef0", "sg-0fedcba9876543210"},
+					SecurityGroupTag:        "kubernetes.io/role=worker",
+					Sources:                 []string{"nlb-private-ips", "cidr:10.1.0.0/16"},
 					Bindings: []config.Binding{{
 						Name:           "web",
 						TargetGroupARN: arnA,

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/targetsync/targetsync/pkg/sg"
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -79,6 +81,24 @@ func (c Config) validate(src Source, flags map[string]bool) error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		return &FieldError{g.name("log-format", "logFormat"), c.LogFormat, "want json or console"}
+	}
+	for _, id := range c.SecurityGroupIDs {
+		if !strings.HasPrefix(id, "sg-") || len(id) < 4 {
+			return &FieldError{g.name("security-group-id", "securityGroupIDs"), id, "want a security group ID such as sg-0123456789abcdef0"}
+		}
+	}
+	if t := c.SecurityGroupTag; t != "" {
+		if k, _, ok := strings.Cut(t, "="); !ok || k == "" {
+			return &FieldError{g.name("security-group-tag", "securityGroupTag"), t, "want key=value"}
+		}
+	}
+	if c.ManagesSecurityGroups() && len(c.Sources) == 0 {
+		return &FieldError{g.name("source", "sources"), "", "at least one source is needed to manage security groups"}
+	}
+	for _, s := range c.Sources {
+		if _, err := sg.ParseSource(s); err != nil {
+			return &FieldError{g.name("source", "sources"), s, "want vpc-cidr, nlb-private-ips or cidr:<a.b.c.d/n>"}
+		}
 	}
 	if len(c.Bindings) == 0 {
 		if src == SourceFlags {

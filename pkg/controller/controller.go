@@ -13,6 +13,7 @@ import (
 	"github.com/targetsync/targetsync/pkg/elb"
 	"github.com/targetsync/targetsync/pkg/informer"
 	"github.com/targetsync/targetsync/pkg/metrics"
+	"github.com/targetsync/targetsync/pkg/sg"
 )
 
 // Snapshotter takes a snapshot of what the cluster says a target group should hold.
@@ -39,6 +40,9 @@ type Options struct {
 	MinSyncInterval time.Duration
 	// RetryBaseDelay and RetryMaxDelay bound the backoff after a failed sync.
 	RetryBaseDelay, RetryMaxDelay time.Duration
+
+	// SecurityGroups, when set, turns on management of the worker security-group rules.
+	SecurityGroups *SecurityGroups
 
 	Logger   *zap.Logger
 	Metrics  *metrics.Metrics
@@ -134,11 +138,11 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	switch {
 	case out.Err == nil:
 		c.queue.Forget(name)
-		if !out.Applied.Empty() {
+		if out.changed() {
 			// Verify: the next sync must find nothing to do. It also refreshes the state gauges.
 			c.queue.Add(name)
 		}
-	case out.Result == metrics.ResultInvalid || elb.IsTerminal(out.Err):
+	case out.Result == metrics.ResultInvalid || elb.IsTerminal(out.Err) || sg.IsTerminal(out.Err):
 		// Retrying cannot help; the next change in the cluster or the resync will.
 		c.queue.Forget(name)
 	default:
@@ -149,7 +153,7 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	// After a change, hold the binding for the minimum interval: the changes that follow one
 	// (a burst of joining nodes) are merged into one sync. A sync that changed nothing does not
 	// hold, so the next lone change after a quiet period is synced at once.
-	if !out.Applied.Empty() && c.opts.MinSyncInterval > 0 {
+	if out.changed() && c.opts.MinSyncInterval > 0 {
 		t := c.opts.Clock.NewTimer(c.opts.MinSyncInterval)
 		defer t.Stop()
 		select {

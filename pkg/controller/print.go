@@ -14,7 +14,7 @@ import (
 // summary line per binding.
 func WritePlan(w io.Writer, outcomes []Outcome) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET GROUP\tCHANGE\tTARGET\tNODE\tWHY")
+	fmt.Fprintln(tw, "TARGET GROUP\tCHANGE\tTARGET\tNODE/GROUP\tWHY")
 	for _, o := range outcomes {
 		tg := o.Binding.TargetGroupName()
 		nodes := nodesByIP(o.Snapshot)
@@ -26,6 +26,14 @@ func WritePlan(w io.Writer, outcomes []Outcome) error {
 		}
 		for _, t := range o.Plan.Deregister {
 			fmt.Fprintf(tw, "%s\tderegister\t%s\t%s\t%s\n", tg, t, nodeName(nodes, t.IP), whyDeregister(nodes, t, o.Snapshot))
+		}
+		for _, r := range o.Rules {
+			for _, a := range r.Plan.Authorize {
+				fmt.Fprintf(tw, "%s\tauthorize\t%s\t%s\t%s\n", tg, a, r.Current.ID, "NodePort in use")
+			}
+			for _, v := range r.Plan.Revoke {
+				fmt.Fprintf(tw, "%s\trevoke\t%s\t%s\t%s\n", tg, v.Rule, r.Current.ID, "NodePort no longer in use")
+			}
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -43,14 +51,23 @@ func summary(o Outcome) string {
 	switch {
 	case o.Err != nil:
 		return fmt.Sprintf("%s: not planned: %v", tg, o.Err)
-	case o.Plan.Empty():
+	case o.InSync():
 		return fmt.Sprintf("%s: in sync, %d targets on port %d", tg, len(o.Desired), o.Snapshot.TrafficPort)
 	default:
 		hc := "unchanged"
 		if o.Plan.HealthCheck != nil {
 			hc = "to change"
 		}
-		return fmt.Sprintf("%s: %d to register, %d to deregister, health check %s", tg, len(o.Plan.Register), len(o.Plan.Deregister), hc)
+		line := fmt.Sprintf("%s: %d to register, %d to deregister, health check %s", tg, len(o.Plan.Register), len(o.Plan.Deregister), hc)
+		if len(o.Rules) > 0 {
+			var authorize, revoke int
+			for _, r := range o.Rules {
+				authorize += len(r.Plan.Authorize)
+				revoke += len(r.Plan.Revoke)
+			}
+			line += fmt.Sprintf(", %d security group rules to authorize, %d to revoke", authorize, revoke)
+		}
+		return line
 	}
 }
 

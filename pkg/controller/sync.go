@@ -11,6 +11,7 @@ import (
 	"github.com/targetsync/targetsync/pkg/elb"
 	"github.com/targetsync/targetsync/pkg/informer"
 	"github.com/targetsync/targetsync/pkg/metrics"
+	"github.com/targetsync/targetsync/pkg/sg"
 )
 
 // Event reasons recorded on the ingress Service.
@@ -20,6 +21,7 @@ const (
 	ReasonHealthCheckModified = "HealthCheckModified"
 	ReasonSyncFailed          = "SyncFailed"
 	ReasonSyncRefused         = "SyncRefused"
+	ReasonRulesChanged        = "SecurityGroupRulesChanged"
 )
 
 // Outcome is everything one sync of one binding saw and did.
@@ -30,6 +32,8 @@ type Outcome struct {
 	Desired  []elb.Target
 	Plan     elb.Plan
 	Applied  elb.Result
+	// Rules are the security-group reconciles, when security groups are managed.
+	Rules []sg.Outcome
 	// Result is one of the metrics.Result* values.
 	Result string
 	Err    error
@@ -80,6 +84,16 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, log *zap.L
 		out.Err, out.Result = err, metrics.ResultInvalid
 		return out
 	}
+	if c.opts.SecurityGroups != nil {
+		out.Rules, err = c.syncRules(ctx, b, snap, current, apply)
+		if err != nil {
+			out.Err, out.Result = err, metrics.ResultError
+			if errors.Is(err, sg.ErrNoSources) || errors.Is(err, sg.ErrNoGroups) {
+				out.Result = metrics.ResultInvalid
+			}
+			return out
+		}
+	}
 	if out.Plan.Empty() {
 		out.Result = metrics.ResultSuccess
 		return out
@@ -97,6 +111,32 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, log *zap.L
 	}
 	out.Result = metrics.ResultSuccess
 	return out
+}
+
+// InSync reports whether the sync found nothing to change.
+func (o Outcome) InSync() bool {
+	if !o.Plan.Empty() {
+		return false
+	}
+	for _, r := range o.Rules {
+		if !r.Plan.Empty() {
+			return false
+		}
+	}
+	return true
+}
+
+// changed reports whether the sync changed anything in AWS.
+func (o Outcome) changed() bool {
+	if !o.Applied.Empty() {
+		return true
+	}
+	for _, r := range o.Rules {
+		if !r.Applied.Empty() {
+			return true
+		}
+	}
+	return false
 }
 
 // record turns an outcome into metrics, Events, logs and readiness.
@@ -120,6 +160,12 @@ func (c *Controller) record(b Binding, out Outcome, start time.Time, log *zap.Lo
 				m.TargetGroupTargets.WithLabelValues(tg, s).Set(float64(counts[s]))
 			}
 		}
+		for _, r := range out.Rules {
+			m.SecurityGroupRuleChanges.WithLabelValues(metrics.OpAuthorize).Add(float64(r.Applied.Authorized))
+			m.SecurityGroupRuleChanges.WithLabelValues(metrics.OpRevoke).Add(float64(r.Applied.Revoked))
+			m.SecurityGroupRules.WithLabelValues(r.Current.ID, metrics.OwnerTargetsync).Set(float64(r.Budget.Owned))
+			m.SecurityGroupRules.WithLabelValues(r.Current.ID, metrics.OwnerOther).Set(float64(r.Budget.Other))
+		}
 		if out.Err == nil {
 			m.TargetGroupDesiredTargets.WithLabelValues(tg).Set(float64(len(out.Desired)))
 			m.LastSuccessfulSync.WithLabelValues(tg).Set(float64(now.UnixNano()) / 1e9)
@@ -136,6 +182,14 @@ func (c *Controller) record(b Binding, out Outcome, start time.Time, log *zap.Lo
 	}
 	if out.Applied.HealthCheck {
 		c.opts.Recorder.Eventf(ref, corev1.EventTypeNormal, ReasonHealthCheckModified, "Health check of target group %s set to %s", tg, out.Plan.HealthCheck.To)
+	}
+	for _, r := range out.Rules {
+		if r.Applied.Empty() {
+			continue
+		}
+		log.Info("security group rules changed", zap.String("securityGroupID", r.Current.ID),
+			zap.Int("authorized", r.Applied.Authorized), zap.Int("revoked", r.Applied.Revoked))
+		c.opts.Recorder.Eventf(ref, corev1.EventTypeNormal, ReasonRulesChanged, "Security group %s: %d rules authorized, %d revoked", r.Current.ID, r.Applied.Authorized, r.Applied.Revoked)
 	}
 	switch {
 	case out.Err == nil:

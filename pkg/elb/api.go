@@ -78,11 +78,13 @@ func (h HealthCheck) String() string {
 
 // TargetGroup is what a sync needs to know about one target group.
 type TargetGroup struct {
-	ARN         string
-	Name        string
-	TargetType  string
-	Port        int32
-	VpcID       string
-	HealthCheck HealthCheck
-	Targets     []Observed
+	ARN        string
+	Name       string
+	TargetType string
+	Port       int32
+	VpcID      string
+	// LoadBalancerARNs are the load balancers that forward to the group.
+	LoadBalancerARNs []string
+	HealthCheck      HealthCheck
+	Targets          []Observed
 }

@@ -36,11 +36,12 @@ func (c *Client) Describe(ctx context.Context, arn string) (TargetGroup, error) 
 	}
 	tg := out.TargetGroups[0]
 	group := TargetGroup{
-		ARN:        arn,
-		Name:       aws.ToString(tg.TargetGroupName),
-		TargetType: string(tg.TargetType),
-		Port:       aws.ToInt32(tg.Port),
-		VpcID:      aws.ToString(tg.VpcId),
+		ARN:              arn,
+		Name:             aws.ToString(tg.TargetGroupName),
+		TargetType:       string(tg.TargetType),
+		Port:             aws.ToInt32(tg.Port),
+		VpcID:            aws.ToString(tg.VpcId),
+		LoadBalancerARNs: tg.LoadBalancerArns,
 		HealthCheck: HealthCheck{
 			Protocol: string(tg.HealthCheckProtocol),
 			Port:     healthCheckPort(aws.ToString(tg.HealthCheckPort)),

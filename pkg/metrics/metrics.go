@@ -22,6 +22,14 @@ const (
 	OpRegister    = "register"
 	OpDeregister  = "deregister"
 	OpHealthCheck = "modify_health_check"
+	OpAuthorize   = "authorize"
+	OpRevoke      = "revoke"
+)
+
+// Owners of security-group rules, the values of the owner label.
+const (
+	OwnerTargetsync = "targetsync"
+	OwnerOther      = "other"
 )
 
 // Metrics holds every metric targetsync exports.
@@ -35,6 +43,8 @@ type Metrics struct {
 	AWSAPICalls               *prometheus.CounterVec
 	AWSAPICallDuration        *prometheus.HistogramVec
 	IsLeader                  prometheus.Gauge
+	SecurityGroupRules        *prometheus.GaugeVec
+	SecurityGroupRuleChanges  *prometheus.CounterVec
 }
 
 // New creates the metrics and registers them on reg.
@@ -78,8 +88,16 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "is_leader",
 			Help: "1 while this replica holds the leader Lease (or runs without leader election), 0 otherwise.",
 		}),
+		SecurityGroupRules: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "security_group_rules",
+			Help: "Ingress rules of a managed worker security group, by owner: targetsync or other. Their sum counts against the per-group rule quota.",
+		}, []string{"security_group", "owner"}),
+		SecurityGroupRuleChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "security_group_rule_changes_total",
+			Help: "Security-group ingress rules authorized or revoked.",
+		}, []string{"op"}),
 	}
-	reg.MustRegister(m.TargetGroupTargets, m.TargetGroupDesiredTargets, m.Syncs, m.SyncDuration,
+	reg.MustRegister(m.SecurityGroupRules, m.SecurityGroupRuleChanges, m.TargetGroupTargets, m.TargetGroupDesiredTargets, m.Syncs, m.SyncDuration,
 		m.LastSuccessfulSync, m.TargetChanges, m.AWSAPICalls, m.AWSAPICallDuration, m.IsLeader)
 	return m
 }
