@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/zapr"
@@ -247,9 +248,12 @@ func logger(cfg config.Config, d Deps) (*zap.Logger, error) {
 			return nil, err
 		}
 	}
-	klog.SetLogger(zapr.NewLogger(log.Named("k8s")))
+	// klog is process-global: client-go's own messages go to the first command's logger.
+	klogOnce.Do(func() { klog.SetLogger(zapr.NewLogger(log.Named("k8s"))) })
 	return log, nil
 }
+
+var klogOnce sync.Once
 
 // serve starts the metrics and probe listeners. Binding them is checked before returning, so a
 // port in use is an error at start-up rather than a log line later.
