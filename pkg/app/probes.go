@@ -24,8 +24,13 @@ type probes struct {
 
 func (p *probes) setLeading(v bool) { p.leading.Store(v) }
 
-// healthz fails when the process is wedged: the leader can no longer renew its Lease.
+// healthz fails when the process is wedged: a sync hangs past its timeout, or the leader can no
+// longer renew its Lease.
 func (p *probes) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := p.ctrl.Healthy(); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
 	if p.leader != nil {
 		if err := p.leader.Check(r); err != nil {
 			http.Error(w, "leader election: "+err.Error(), http.StatusInternalServerError)

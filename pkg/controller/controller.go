@@ -29,6 +29,10 @@ type TargetGroups interface {
 
 var _ TargetGroups = (*elb.Client)(nil)
 
+// SyncTimeout bounds one sync, AWS retries included, so a hung connection cannot stall a
+// binding for good.
+const SyncTimeout = 5 * time.Minute
+
 // Options are the controller's settings and collaborators. Zero values get defaults where one
 // makes sense.
 type Options struct {
@@ -134,7 +138,11 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		c.queue.Forget(name)
 		return true
 	}
-	out := c.Sync(ctx, b, !c.opts.DryRun)
+	c.setRunning(name, c.opts.Clock.Now())
+	syncCtx, cancel := context.WithTimeout(ctx, SyncTimeout)
+	out := c.Sync(syncCtx, b, !c.opts.DryRun)
+	cancel()
+	c.setRunning(name, time.Time{})
 	switch {
 	case out.Err == nil:
 		c.queue.Forget(name)

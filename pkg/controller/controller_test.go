@@ -255,3 +255,42 @@ func TestReady(t *testing.T) {
 		t.Errorf("Ready after the max age = %v, want a stale-sync error", err)
 	}
 }
+
+// blockingGroups never answers Describe until its context ends.
+type blockingGroups struct{ fakeGroups }
+
+func (b *blockingGroups) Describe(ctx context.Context, _ string) (elb.TargetGroup, error) {
+	<-ctx.Done()
+	return elb.TargetGroup{}, ctx.Err()
+}
+
+func TestHealthyFailsWhenASyncHangsPastItsTimeout(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.snaps.set(snapshot(30080, "10.0.0.1"), nil)
+	blocked := &blockingGroups{}
+	h.ctrl.groups = func(Binding) TargetGroups { return blocked }
+	if err := h.ctrl.Healthy(); err != nil {
+		t.Fatalf("healthy before any sync: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	h.ctrl.Trigger()
+	go func() { h.ctrl.processNext(ctx); close(done) }()
+	waitFor(t, "the sync to start", func() bool {
+		h.ctrl.mu.Lock()
+		defer h.ctrl.mu.Unlock()
+		return !h.ctrl.status["http"].running.IsZero()
+	})
+	if err := h.ctrl.Healthy(); err != nil {
+		t.Errorf("unhealthy while a sync has just started: %v", err)
+	}
+	h.clock.Step(SyncTimeout + 2*time.Minute)
+	if err := h.ctrl.Healthy(); err == nil {
+		t.Error("healthy while a sync hangs far past its timeout")
+	}
+	cancel()
+	<-done
+	if err := h.ctrl.Healthy(); err != nil {
+		t.Errorf("unhealthy after the sync ended: %v", err)
+	}
+}

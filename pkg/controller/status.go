@@ -9,6 +9,30 @@ import (
 type status struct {
 	lastSuccess time.Time
 	lastErr     error
+	// running is when the sync in progress started; zero when none is.
+	running time.Time
+}
+
+func (c *Controller) setRunning(name string, started time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.status[name]
+	s.running = started
+	c.status[name] = s
+}
+
+// Healthy returns an error when a sync has run for longer than SyncTimeout allows: the worker
+// is wedged and only a restart helps. /healthz serves it.
+func (c *Controller) Healthy() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.opts.Clock.Now()
+	for name, s := range c.status {
+		if !s.running.IsZero() && now.Sub(s.running) > SyncTimeout+time.Minute {
+			return fmt.Errorf("binding %s has been syncing for %s", name, now.Sub(s.running).Round(time.Second))
+		}
+	}
+	return nil
 }
 
 func (c *Controller) setStatus(name string, out Outcome, now time.Time) {
