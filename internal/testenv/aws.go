@@ -71,15 +71,9 @@ func (a *AWS) CreateNLB(ctx context.Context, name string, trafficPort int32) (*N
 		return nil, fmt.Errorf("create load balancer: %w", err)
 	}
 	n.LoadBalancerARN = aws.ToString(lb.LoadBalancers[0].LoadBalancerArn)
-	tg, err := a.ELB.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
-		Name: aws.String(name), Protocol: elbtypes.ProtocolEnumTcp, Port: aws.Int32(trafficPort),
-		VpcId: vpc.Vpc.VpcId, TargetType: elbtypes.TargetTypeEnumIp,
-		HealthCheckProtocol: elbtypes.ProtocolEnumHttp, HealthCheckPath: aws.String("/healthz"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create target group: %w", err)
+	if n.TargetGroupARN, err = a.CreateTargetGroup(ctx, name, n.VpcID, trafficPort); err != nil {
+		return nil, err
 	}
-	n.TargetGroupARN = aws.ToString(tg.TargetGroups[0].TargetGroupArn)
 	if _, err := a.ELB.CreateListener(ctx, &elbv2.CreateListenerInput{
 		LoadBalancerArn: aws.String(n.LoadBalancerARN), Protocol: elbtypes.ProtocolEnumTcp, Port: aws.Int32(80),
 		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(n.TargetGroupARN)}},
@@ -87,6 +81,19 @@ func (a *AWS) CreateNLB(ctx context.Context, name string, trafficPort int32) (*N
 		return nil, fmt.Errorf("create listener: %w", err)
 	}
 	return n, nil
+}
+
+// CreateTargetGroup creates a TCP target group of type ip in the VPC and returns its ARN.
+func (a *AWS) CreateTargetGroup(ctx context.Context, name, vpcID string, port int32) (string, error) {
+	tg, err := a.ELB.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+		Name: aws.String(name), Protocol: elbtypes.ProtocolEnumTcp, Port: aws.Int32(port),
+		VpcId: aws.String(vpcID), TargetType: elbtypes.TargetTypeEnumIp,
+		HealthCheckProtocol: elbtypes.ProtocolEnumHttp, HealthCheckPath: aws.String("/healthz"),
+	})
+	if err != nil {
+		return "", fmt.Errorf("create target group: %w", err)
+	}
+	return aws.ToString(tg.TargetGroups[0].TargetGroupArn), nil
 }
 
 // Targets returns the target group's targets as ip:port strings, sorted.

@@ -1,0 +1,93 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/targetsync/targetsync/internal/testenv"
+)
+
+func TestOneProcessKeepsSeveralTargetGroupsFromAConfigFile(t *testing.T) {
+	f := newFixture(t)
+	svc := testenv.IngressService(f.ns, 30080)
+	svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: "https", Port: 443, TargetPort: intstr.FromString("https"), NodePort: 30443, Protocol: corev1.ProtocolTCP})
+	if _, err := kube.Client.CoreV1().Services(f.ns).Create(f.ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	https, err := f.aws.CreateTargetGroup(f.ctx, "web-https", f.nlb.VpcID, 30443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.node("w1", "10.0.1.181")
+	f.node("w2", "10.0.1.182")
+
+	file := filepath.Join(t.TempDir(), "targetsync.yaml")
+	cfg := fmt.Sprintf(`kubeconfig: %s
+metricsBindAddress: "0"
+healthProbeBindAddress: "0"
+logLevel: warn
+bindings:
+  - name: http
+    targetGroupARN: %s
+    service: %s/ingress-nginx-controller
+    servicePort: http
+  - name: https
+    targetGroupARN: %s
+    service: %s/ingress-nginx-controller
+    servicePort: "443"
+`, kube.Kubeconfig, f.nlb.TargetGroupARN, f.ns, https, f.ns)
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := testenv.Start("run", "--config", file)
+	t.Cleanup(func() {
+		if code := p.Stop(); code != 0 {
+			t.Errorf("run exited %d: %s", code, p.Output())
+		}
+	})
+	f.waitTargets(testenv.Expect(30080, "10.0.1.181", "10.0.1.182"))
+	eventually(t, 30*time.Second, "https targets", func() (bool, string) {
+		got, err := f.aws.Targets(f.ctx, https)
+		if err != nil {
+			return false, err.Error()
+		}
+		want := testenv.Expect(30443, "10.0.1.181", "10.0.1.182")
+		return strings.Join(got, ",") == strings.Join(want, ","), fmt.Sprint(got)
+	})
+}
+
+func TestConfigFileTypoIsOneClearError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "targetsync.yaml")
+	if err := os.WriteFile(file, []byte("bindings:\n  - targetGroupARN: x\n    servicPort: http\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := testenv.Exec(t.Context(), "run", "--config", file)
+	if code != 1 || !strings.Contains(errOut, file+`: unknown field "servicPort"`) {
+		t.Errorf("exit %d, stderr %q; want 1 and the unknown field named", code, errOut)
+	}
+	if n := strings.Count(strings.TrimSpace(errOut), "\n"); n != 0 {
+		t.Errorf("stderr has %d lines, want one: %q", n+1, errOut)
+	}
+}
+
+func TestDryRunLogsThePlanAndChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("w1", "10.0.1.191")
+	p := f.start("--dry-run", "--log-level", "info")
+	eventually(t, 30*time.Second, "dry-run plan logged", func() (bool, string) {
+		out := p.Output()
+		return strings.Contains(out, "planned change (dry run)") && strings.Contains(out, `"ip":"10.0.1.191"`), out
+	})
+	if n := proxy.Mutations(); n != 0 {
+		t.Errorf("dry run made %d mutating calls: %v", n, proxy.Counts())
+	}
+}
