@@ -126,3 +126,41 @@ func TestSecurityGroupManagementOffMakesNoEC2Calls(t *testing.T) {
 		t.Errorf("start-up does not say security-group management is off:\n%s", p.Output())
 	}
 }
+
+func TestSecurityGroupSteadyStateResyncOnlyReads(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	group := f.securityGroup()
+	f.node("w1", "10.0.1.201")
+	f.start("--security-group-id", group, "--resync-period", "1s", "--min-sync-interval", "100ms")
+	f.waitRules(group, "tcp 30080-30080 10.0.0.0/16")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.201"))
+	// Let the verification sync after the changes pass, then count a few resyncs.
+	eventually(t, 30*time.Second, "a quiet resync", func() (bool, string) {
+		proxy.ResetCounts()
+		before := proxy.Count("DescribeTargetHealth")
+		eventually(t, 10*time.Second, "next resync", func() (bool, string) {
+			return proxy.Count("DescribeTargetHealth") > before, fmt.Sprint(proxy.Counts())
+		})
+		return proxy.Mutations() == 0, fmt.Sprint(proxy.Counts())
+	})
+	proxy.ResetCounts()
+	eventually(t, 30*time.Second, "three resyncs", func() (bool, string) {
+		return proxy.Count("DescribeTargetHealth") >= 3, fmt.Sprint(proxy.Counts())
+	})
+	c := proxy.Counts()
+	syncs := c["DescribeTargetHealth"]
+	ec2Calls := 0
+	for _, a := range ec2Actions {
+		ec2Calls += c[a]
+	}
+	t.Logf("steady state: %d syncs made %v", syncs, c)
+	// Per sync: DescribeVpcs (vpc-cidr source) and DescribeSecurityGroupRules; group IDs given,
+	// so no DescribeSecurityGroups. Allow one sync in flight at either end of the window.
+	if ec2Calls > 2*(syncs+1) || c["DescribeSecurityGroups"] != 0 {
+		t.Errorf("EC2 calls in steady state = %v for %d syncs, want 2 reads per sync", c, syncs)
+	}
+	if n := proxy.Mutations(); n != 0 {
+		t.Errorf("steady state made %d mutating calls: %v", n, c)
+	}
+}
