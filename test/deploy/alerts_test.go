@@ -1,0 +1,309 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "regenerate deploy/manifests/prometheusrule.yaml from deploy/prometheus/alerts.yaml")
+
+// requiredAlerts are the alerts operations relies on; removing one must be a decision.
+var requiredAlerts = []string{
+	"TargetsyncAWSThrottled",
+	"TargetsyncNoHealthyTargets",
+	"TargetsyncNoLeader",
+	"TargetsyncNoRecentSync",
+	"TargetsyncSyncsFailing",
+	"TargetsyncTargetsDrift",
+	"TargetsyncTargetsUnhealthy",
+}
+
+var (
+	alertsFile      = repoPath("deploy", "prometheus", "alerts.yaml")
+	alertsTestFile  = repoPath("deploy", "prometheus", "alerts_test.yaml")
+	ruleCRFile      = repoPath("deploy", "manifests", "prometheusrule.yaml")
+	dashboardFile   = repoPath("deploy", "grafana", "targetsync-dashboard.json")
+	ruleCRGenerator = "go test ./test/deploy -run TestPrometheusRuleMatchesAlerts -update"
+)
+
+type ruleFile struct {
+	Groups []struct {
+		Name  string `json:"name"`
+		Rules []rule `json:"rules"`
+	} `json:"groups"`
+}
+
+type rule struct {
+	Alert       string            `json:"alert"`
+	Record      string            `json:"record"`
+	Expr        string            `json:"expr"`
+	For         string            `json:"for"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+func readYAML(t *testing.T, path string, into any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, into); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func TestPromtoolCheckRules(t *testing.T) {
+	r := run(time.Minute, repoRoot(), nil, promtool(t), "check", "rules", alertsFile)
+	if r.err != nil {
+		t.Fatalf("promtool check rules:\n%s", r)
+	}
+	t.Log(strings.TrimSpace(r.stdout))
+}
+
+func TestPromtoolTestRules(t *testing.T) {
+	r := run(2*time.Minute, repoRoot(), nil, promtool(t), "test", "rules", alertsTestFile)
+	if r.err != nil {
+		t.Fatalf("promtool test rules:\n%s", r)
+	}
+	t.Log(strings.TrimSpace(r.stdout))
+}
+
+func TestAlertsAreCompleteAndEachHasFiringAndSilentTests(t *testing.T) {
+	var rf ruleFile
+	readYAML(t, alertsFile, &rf)
+	if len(rf.Groups) != 1 || rf.Groups[0].Name != "targetsync" {
+		t.Fatalf("want one rule group named targetsync, got %d groups", len(rf.Groups))
+	}
+	var names []string
+	for _, r := range rf.Groups[0].Rules {
+		names = append(names, r.Alert)
+		if r.Alert == "" {
+			t.Errorf("rule %q is not an alert; recording rules have no place in this file", r.Record)
+			continue
+		}
+		if r.For == "" {
+			t.Errorf("%s has no for: a single evaluation would page", r.Alert)
+		}
+		if s := r.Labels["severity"]; s != "warning" && s != "critical" {
+			t.Errorf("%s has severity %q, want warning or critical", r.Alert, s)
+		}
+		for _, a := range []string{"summary", "description", "runbook"} {
+			if strings.TrimSpace(r.Annotations[a]) == "" {
+				t.Errorf("%s has no %s annotation", r.Alert, a)
+			}
+		}
+		if rb := r.Annotations["runbook"]; !strings.Contains(rb, "kubectl ") && !strings.Contains(rb, "aws ") {
+			t.Errorf("%s's runbook names no command to run", r.Alert)
+		}
+	}
+	sort.Strings(names)
+	if !slices.Equal(names, requiredAlerts) {
+		t.Errorf("alerts:\n got %q\nwant %q", names, requiredAlerts)
+	}
+
+	var tf struct {
+		Tests []struct {
+			Name          string `json:"name"`
+			AlertRuleTest []struct {
+				Alertname string `json:"alertname"`
+				ExpAlerts []any  `json:"exp_alerts"`
+			} `json:"alert_rule_test"`
+		} `json:"tests"`
+	}
+	readYAML(t, alertsTestFile, &tf)
+	fires, silent := map[string]bool{}, map[string]bool{}
+	for _, tc := range tf.Tests {
+		for _, a := range tc.AlertRuleTest {
+			if len(a.ExpAlerts) > 0 {
+				fires[a.Alertname] = true
+			} else {
+				silent[a.Alertname] = true
+			}
+		}
+	}
+	for _, n := range names {
+		if !fires[n] {
+			t.Errorf("alerts_test.yaml never checks that %s fires", n)
+		}
+		if !silent[n] {
+			t.Errorf("alerts_test.yaml never checks that %s stays silent", n)
+		}
+	}
+}
+
+// prometheusRule renders the PrometheusRule for the Prometheus Operator from alerts.yaml: the
+// same groups, text and comments included, under spec.
+func prometheusRule(t *testing.T) []byte {
+	t.Helper()
+	src, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(src, []byte("\ngroups:"))
+	if i < 0 {
+		t.Fatalf("%s has no top-level groups:", alertsFile)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Generated from deploy/prometheus/alerts.yaml by\n#   %s\n", ruleCRGenerator)
+	b.WriteString("# Edit alerts.yaml and regenerate; test/deploy fails while the two differ.\n")
+	b.WriteString("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: targetsync\n  namespace: targetsync\n")
+	b.WriteString("  labels:\n    app.kubernetes.io/name: targetsync\nspec:\n")
+	for _, line := range strings.SplitAfter(string(src[i+1:]), "\n") {
+		if strings.TrimSpace(line) != "" {
+			b.WriteString("  ")
+		}
+		b.WriteString(line)
+	}
+	return b.Bytes()
+}
+
+func TestPrometheusRuleMatchesAlerts(t *testing.T) {
+	if *update {
+		if err := os.WriteFile(ruleCRFile, prometheusRule(t), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var cr struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Spec       struct {
+			Groups json.RawMessage `json:"groups"`
+		} `json:"spec"`
+	}
+	readYAML(t, ruleCRFile, &cr)
+	if cr.APIVersion != "monitoring.coreos.com/v1" || cr.Kind != "PrometheusRule" {
+		t.Fatalf("%s is a %s %s", ruleCRFile, cr.APIVersion, cr.Kind)
+	}
+
+	// Compare as generic values, so every field counts, not only those this test knows.
+	var fromCR any
+	if err := json.Unmarshal(cr.Spec.Groups, &fromCR); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain map[string]any
+	if err := yaml.Unmarshal(b, &plain); err != nil {
+		t.Fatal(err)
+	}
+	if groups, _ := plain["groups"].([]any); len(groups) == 0 {
+		t.Fatal("alerts.yaml has no groups")
+	}
+	if !reflect.DeepEqual(fromCR, plain["groups"]) {
+		got, _ := json.MarshalIndent(fromCR, "", "  ")
+		want, _ := json.MarshalIndent(plain["groups"], "", "  ")
+		t.Fatalf("the PrometheusRule's rules differ from alerts.yaml; run\n  %s\nPrometheusRule:\n%s\nalerts.yaml:\n%s",
+			ruleCRGenerator, got, want)
+	}
+}
+
+// grafanaDashboard is the part of the dashboard JSON the checks read.
+type grafanaDashboard struct {
+	UID        string `json:"uid"`
+	Title      string `json:"title"`
+	Templating struct {
+		List []struct {
+			Name string `json:"name"`
+			Type string `json:"type"`
+		} `json:"list"`
+	} `json:"templating"`
+	Panels []struct {
+		ID      int    `json:"id"`
+		Type    string `json:"type"`
+		Title   string `json:"title"`
+		Targets []struct {
+			Expr  string `json:"expr"`
+			RefID string `json:"refId"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+func readDashboard(t *testing.T) grafanaDashboard {
+	t.Helper()
+	b, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var d grafanaDashboard
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("%s is not valid JSON: %v", dashboardFile, err)
+	}
+	return d
+}
+
+// grafanaVariables stand in for the dashboard's variables so that promtool can parse the queries.
+var grafanaVariables = strings.NewReplacer("$__rate_interval", "5m", "$job", ".+", "$target_group", ".+")
+
+func TestDashboardQueriesAreValidPromQL(t *testing.T) {
+	d := readDashboard(t)
+	if d.UID == "" || d.Title == "" {
+		t.Error("the dashboard needs a uid and a title, so that imports update it instead of duplicating it")
+	}
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v.Type
+	}
+	if vars["datasource"] != "datasource" {
+		t.Error("the dashboard must pick its Prometheus through a datasource variable, not a fixed uid")
+	}
+
+	// Each query becomes a recording rule, which promtool parses and checks.
+	var rf strings.Builder
+	rf.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	ids := map[int]bool{}
+	var titles []string
+	n := 0
+	for _, p := range d.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel id %d is used twice", p.ID)
+		}
+		ids[p.ID] = true
+		if p.Type == "row" {
+			continue
+		}
+		titles = append(titles, p.Title)
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, q := range p.Targets {
+			n++
+			expr, err := json.Marshal(grafanaVariables.Replace(q.Expr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&rf, "      - record: dashboard:panel_%d_%s\n        expr: %s\n", p.ID, q.RefID, expr)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "dashboard-queries.yaml")
+	if err := os.WriteFile(file, []byte(rf.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(time.Minute, repoRoot(), nil, promtool(t), "check", "rules", file)
+	if r.err != nil {
+		t.Fatalf("dashboard queries are not valid PromQL:\n%s\nqueries:\n%s", r, rf.String())
+	}
+	t.Logf("%d queries in %d panels parse", n, len(titles))
+
+	for _, want := range []string{"Targets by state", "Desired vs registered", "Target changes", "Sync latency",
+		"AWS calls by operation", "AWS errors by code", "Leader by replica"} {
+		if !slices.Contains(titles, want) {
+			t.Errorf("the dashboard has no %q panel", want)
+		}
+	}
+}

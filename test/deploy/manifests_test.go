@@ -1,0 +1,376 @@
+package deploy
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/targetsync/targetsync/pkg/config"
+)
+
+// Names the manifests use, which the runbooks, the README and the RBAC depend on.
+const (
+	namespace      = "targetsync"
+	serviceAccount = "targetsync"
+	saUser         = "system:serviceaccount:" + namespace + ":" + serviceAccount
+)
+
+// render runs `kubectl kustomize dir` and decodes every object it prints.
+func render(t *testing.T, dir string) []unstructured.Unstructured {
+	t.Helper()
+	r := run(2*time.Minute, repoRoot(), nil, kubectl(t), "kustomize", dir)
+	if r.err != nil {
+		t.Fatalf("kubectl kustomize %s:\n%s", dir, r)
+	}
+	return decodeAll(t, r.stdout)
+}
+
+func decodeAll(t *testing.T, text string) []unstructured.Unstructured {
+	t.Helper()
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(text), 4096)
+	var out []unstructured.Unstructured
+	for {
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			t.Fatalf("decode rendered manifests: %v", err)
+		}
+		if obj == nil {
+			continue
+		}
+		out = append(out, unstructured.Unstructured{Object: obj})
+	}
+}
+
+// key names an object as Kind/name, with the hash kustomize appends to generated ConfigMaps
+// replaced by <hash>.
+func key(o unstructured.Unstructured) string {
+	name := o.GetName()
+	if o.GetKind() == "ConfigMap" && strings.HasPrefix(name, "targetsync-config-") {
+		name = "targetsync-config-<hash>"
+	}
+	return o.GetKind() + "/" + name
+}
+
+// find returns the one object with this kind and name (ConfigMaps by their generator name).
+func find(t *testing.T, objs []unstructured.Unstructured, kind, name string) unstructured.Unstructured {
+	t.Helper()
+	for _, o := range objs {
+		if key(o) == kind+"/"+name {
+			return o
+		}
+	}
+	t.Fatalf("rendered manifests have no %s/%s", kind, name)
+	return unstructured.Unstructured{}
+}
+
+// typed converts an object into its API type.
+func typed[T any](t *testing.T, o unstructured.Unstructured) *T {
+	t.Helper()
+	out := new(T)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, out, true); err != nil {
+		t.Fatalf("%s: %v", key(o), err)
+	}
+	return out
+}
+
+func TestManifestsRenderTheExpectedObjects(t *testing.T) {
+	objs := render(t, repoPath("deploy", "manifests"))
+	var got []string
+	for _, o := range objs {
+		got = append(got, key(o))
+		if ns := o.GetNamespace(); ns != "" && ns != namespace {
+			t.Errorf("%s is in namespace %q, want %q", key(o), ns, namespace)
+		}
+		if o.GetLabels()["app.kubernetes.io/part-of"] != "targetsync" {
+			t.Errorf("%s lacks the label app.kubernetes.io/part-of=targetsync", key(o))
+		}
+	}
+	want := []string{
+		"ClusterRole/targetsync",
+		"ClusterRoleBinding/targetsync",
+		"ConfigMap/targetsync-config-<hash>",
+		"Deployment/targetsync",
+		"Namespace/targetsync",
+		"PodDisruptionBudget/targetsync",
+		"PrometheusRule/targetsync",
+		"Role/targetsync-leader-election",
+		"RoleBinding/targetsync-leader-election",
+		"Service/targetsync-metrics",
+		"ServiceAccount/targetsync",
+		"ServiceMonitor/targetsync",
+	}
+	sort.Strings(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("rendered objects:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestDeploymentIsHardenedAndWired(t *testing.T) {
+	objs := render(t, repoPath("deploy", "manifests"))
+	d := typed[appsv1.Deployment](t, find(t, objs, "Deployment", "targetsync"))
+	spec := d.Spec.Template.Spec
+
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+		t.Errorf("replicas = %v, want 2 (one leader, one warm standby)", d.Spec.Replicas)
+	}
+	if spec.ServiceAccountName != serviceAccount {
+		t.Errorf("serviceAccountName = %q, want %q", spec.ServiceAccountName, serviceAccount)
+	}
+	if spec.AutomountServiceAccountToken == nil || !*spec.AutomountServiceAccountToken {
+		t.Error("the pod must mount its ServiceAccount token explicitly: the ServiceAccount turns automounting off")
+	}
+	sa := typed[corev1.ServiceAccount](t, find(t, objs, "ServiceAccount", serviceAccount))
+	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
+		t.Error("the ServiceAccount must not mount its token into every pod that uses it")
+	}
+	if _, ok := sa.Annotations["eks.amazonaws.com/role-arn"]; !ok {
+		t.Error("the ServiceAccount lacks the IRSA annotation eks.amazonaws.com/role-arn")
+	}
+
+	psc := spec.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		t.Error("pod securityContext.runAsNonRoot must be true")
+	}
+	if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Error("pod securityContext.seccompProfile must be RuntimeDefault")
+	}
+
+	if len(spec.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(spec.Containers))
+	}
+	c := spec.Containers[0]
+	sc := c.SecurityContext
+	switch {
+	case sc == nil:
+		t.Error("container has no securityContext")
+	default:
+		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			t.Error("allowPrivilegeEscalation must be false")
+		}
+		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Error("readOnlyRootFilesystem must be true")
+		}
+		if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
+			t.Errorf("capabilities = %+v, want drop [ALL] and no add", sc.Capabilities)
+		}
+	}
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		if _, ok := c.Resources.Requests[r]; !ok {
+			t.Errorf("no %s request", r)
+		}
+		if _, ok := c.Resources.Limits[r]; !ok {
+			t.Errorf("no %s limit", r)
+		}
+	}
+
+	if len(c.Args) == 0 || c.Args[0] != "run" {
+		t.Fatalf("args = %q, want the run command first", c.Args)
+	}
+	if !slices.Contains(c.Args, "--leader-elect") {
+		t.Error("two replicas without --leader-elect would both change the target group")
+	}
+	var podNamespace bool
+	for _, e := range c.Env {
+		if e.Name == "POD_NAMESPACE" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
+			e.ValueFrom.FieldRef.FieldPath == "metadata.namespace" {
+			podNamespace = true
+		}
+	}
+	if !podNamespace {
+		t.Error("POD_NAMESPACE must come from the downward API (metadata.namespace): the Lease lives there")
+	}
+
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	if ports["metrics"] != 8080 || ports["probes"] != 8081 {
+		t.Errorf("container ports = %v, want metrics 8080 and probes 8081", ports)
+	}
+	probe := func(name string, p *corev1.Probe, path string) {
+		if p == nil || p.HTTPGet == nil {
+			t.Errorf("no HTTP %s probe", name)
+			return
+		}
+		if p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "probes" {
+			t.Errorf("%s probe = %s on %s, want %s on probes", name, p.HTTPGet.Path, p.HTTPGet.Port.String(), path)
+		}
+	}
+	probe("liveness", c.LivenessProbe, "/healthz")
+	probe("readiness", c.ReadinessProbe, "/readyz")
+
+	// The args and the shipped config must be accepted by targetsync's own parser, and must put
+	// the endpoints on the ports the probes, the Service and the Role expect.
+	cm := typed[corev1.ConfigMap](t, find(t, objs, "ConfigMap", "targetsync-config-<hash>"))
+	var mounted bool
+	for _, v := range spec.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == cm.Name {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Errorf("no volume mounts the generated ConfigMap %s", cm.Name)
+	}
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte(cm.Data["config.yaml"]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := slices.Clone(c.Args[1:])
+	for i, a := range args {
+		if strings.HasPrefix(a, "--config=") {
+			args[i] = "--config=" + file
+		}
+	}
+	cfg, err := config.Parse("run", args)
+	if err != nil {
+		t.Fatalf("targetsync run %s: %v", strings.Join(c.Args[1:], " "), err)
+	}
+	if !cfg.LeaderElect || cfg.MetricsBindAddress != ":8080" || cfg.HealthProbeBindAddress != ":8081" {
+		t.Errorf("parsed config: leaderElect=%v metrics=%q probes=%q, want true :8080 :8081",
+			cfg.LeaderElect, cfg.MetricsBindAddress, cfg.HealthProbeBindAddress)
+	}
+	role := typed[rbacv1.Role](t, find(t, objs, "Role", "targetsync-leader-election"))
+	for _, r := range role.Rules {
+		if len(r.ResourceNames) > 0 && !slices.Equal(r.ResourceNames, []string{cfg.LeaderElectionID}) {
+			t.Errorf("the Role names Lease %q, but targetsync takes %q", r.ResourceNames, cfg.LeaderElectionID)
+		}
+	}
+
+	svc := typed[corev1.Service](t, find(t, objs, "Service", "targetsync-metrics"))
+	if !svc.Spec.PublishNotReadyAddresses {
+		t.Error("the metrics Service must publish not-ready addresses, so an unready leader is still scraped")
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.String() != "metrics" {
+		t.Errorf("metrics Service ports = %+v, want one port to the metrics container port", svc.Spec.Ports)
+	}
+	for k, v := range svc.Spec.Selector {
+		if d.Spec.Template.Labels[k] != v {
+			t.Errorf("the metrics Service selects %s=%s, which the pods do not carry", k, v)
+		}
+	}
+	pdb := typed[policyv1.PodDisruptionBudget](t, find(t, objs, "PodDisruptionBudget", "targetsync"))
+	if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.String() != "1" {
+		t.Errorf("PodDisruptionBudget minAvailable = %v, want 1: a drain may take one replica, never both", pdb.Spec.MinAvailable)
+	}
+}
+
+// rules flattens RBAC rules into sorted "group/resource[/name]:verb" strings.
+func rules(rs []rbacv1.PolicyRule) []string {
+	var out []string
+	for _, r := range rs {
+		names := r.ResourceNames
+		if len(names) == 0 {
+			names = []string{""}
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, n := range names {
+					for _, v := range r.Verbs {
+						s := g + "/" + res
+						if n != "" {
+							s += "/" + n
+						}
+						out = append(out, s+":"+v)
+					}
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestRBACGrantsExactlyWhatTargetsyncUses(t *testing.T) {
+	objs := render(t, repoPath("deploy", "manifests"))
+
+	cr := typed[rbacv1.ClusterRole](t, find(t, objs, "ClusterRole", "targetsync"))
+	want := []string{
+		"/events:create", "/events:patch",
+		"/nodes:get", "/nodes:list", "/nodes:watch",
+		"/services:get", "/services:list", "/services:watch",
+	}
+	if got := rules(cr.Rules); !slices.Equal(got, want) {
+		t.Errorf("ClusterRole targetsync grants\n %q\nwant\n %q", got, want)
+	}
+	role := typed[rbacv1.Role](t, find(t, objs, "Role", "targetsync-leader-election"))
+	want = []string{
+		"coordination.k8s.io/leases/targetsync:get",
+		"coordination.k8s.io/leases/targetsync:update",
+		"coordination.k8s.io/leases:create",
+	}
+	if got := rules(role.Rules); !slices.Equal(got, want) {
+		t.Errorf("Role targetsync-leader-election grants\n %q\nwant\n %q", got, want)
+	}
+
+	crb := typed[rbacv1.ClusterRoleBinding](t, find(t, objs, "ClusterRoleBinding", "targetsync"))
+	rb := typed[rbacv1.RoleBinding](t, find(t, objs, "RoleBinding", "targetsync-leader-election"))
+	for name, b := range map[string]struct {
+		ref      rbacv1.RoleRef
+		subjects []rbacv1.Subject
+	}{
+		"ClusterRoleBinding/targetsync":          {crb.RoleRef, crb.Subjects},
+		"RoleBinding/targetsync-leader-election": {rb.RoleRef, rb.Subjects},
+	} {
+		wantSubjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: serviceAccount, Namespace: namespace}}
+		if !slices.Equal(b.subjects, wantSubjects) {
+			t.Errorf("%s binds %+v, want only the targetsync ServiceAccount", name, b.subjects)
+		}
+	}
+	if crb.RoleRef.Name != cr.Name || rb.RoleRef.Name != role.Name {
+		t.Errorf("bindings refer to %s and %s", crb.RoleRef.Name, rb.RoleRef.Name)
+	}
+
+	// The bootstrap permissions are opt-in: in the component, never in the base.
+	for _, o := range objs {
+		if strings.Contains(o.GetName(), "bootstrap") {
+			t.Errorf("the base contains %s; bootstrap RBAC belongs in deploy/manifests/optional", key(o))
+		}
+	}
+	opt := render(t, overlayWithOptional(t))
+	bcr := typed[rbacv1.ClusterRole](t, find(t, opt, "ClusterRole", "targetsync-bootstrap"))
+	want = []string{
+		"networking.k8s.io/ingresses:create", "networking.k8s.io/ingresses:get", "networking.k8s.io/ingresses:list",
+		"networking.k8s.io/ingresses:patch", "networking.k8s.io/ingresses:update", "networking.k8s.io/ingresses:watch",
+	}
+	if got := rules(bcr.Rules); !slices.Equal(got, want) {
+		t.Errorf("ClusterRole targetsync-bootstrap grants\n %q\nwant\n %q", got, want)
+	}
+}
+
+// overlayWithOptional writes an overlay of the base plus the optional component, as a user
+// would, and returns its directory.
+func overlayWithOptional(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	base, err := filepath.Rel(dir, repoPath("deploy", "manifests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := filepath.Rel(dir, repoPath("deploy", "manifests", "optional"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - " + filepath.ToSlash(base) +
+		"\ncomponents:\n  - " + filepath.ToSlash(opt) + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -1,0 +1,66 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+)
+
+// TestREADMEOverlayRenders renders the example overlay in deploy/README.md against the base, so
+// the instructions people copy keep working as the base changes.
+func TestREADMEOverlayRenders(t *testing.T) {
+	b, err := os.ReadFile(repoPath("deploy", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	i := strings.Index(text, "An overlay, e.g. `clusters/prod/kustomization.yaml`:")
+	if i < 0 {
+		t.Fatal("deploy/README.md no longer has the example overlay")
+	}
+	block := text[i:]
+	start := strings.Index(block, "```yaml\n") + len("```yaml\n")
+	end := strings.Index(block[start:], "```")
+	if start < len("```yaml\n") || end < 0 {
+		t.Fatal("the example overlay is not a yaml code block")
+	}
+	overlay := block[start : start+end]
+
+	// Lay out clusters/prod next to a link to the real deploy/ directory, as in a user's repo.
+	root := t.TempDir()
+	dir := filepath.Join(root, "clusters", "prod")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(repoPath("deploy"), filepath.Join(root, "deploy")); err != nil {
+		t.Fatal(err)
+	}
+	config, err := os.ReadFile(repoPath("deploy", "manifests", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string][]byte{"kustomization.yaml": []byte(overlay), "config.yaml": config} {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	objs := render(t, dir)
+	sa := find(t, objs, "ServiceAccount", serviceAccount)
+	if got := sa.GetAnnotations()["eks.amazonaws.com/role-arn"]; got != "arn:aws:iam::111122223333:role/targetsync" {
+		t.Errorf("the overlay's role ARN did not replace the placeholder: %q", got)
+	}
+	d := find(t, objs, "Deployment", "targetsync")
+	if c := typed[appsv1.Deployment](t, d).Spec.Template.Spec.Containers; len(c) != 1 ||
+		c[0].Image != "111122223333.dkr.ecr.us-east-1.amazonaws.com/targetsync:v1.2.3" {
+		t.Errorf("the overlay's image did not replace the placeholder: %+v", c)
+	}
+	for _, kind := range []string{"ServiceMonitor", "PrometheusRule"} {
+		if o := find(t, objs, kind, "targetsync"); o.GetLabels()["release"] != "prometheus" {
+			t.Errorf("the overlay did not label the %s for Prometheus: %v", kind, o.GetLabels())
+		}
+	}
+}
