@@ -36,8 +36,6 @@ integration: envtest ## the scenarios against kube-apiserver and moto (also: mak
 
 e2e: integration
 
-e2e: integration ## same as integration
-
 deploy-test: envtest promtool ## manifests, alerts, dashboard, IAM policy, Dockerfile
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" CGO_ENABLED=1 $(GO) test -race -count=1 -v ./test/deploy/
 
