@@ -63,6 +63,21 @@ func (h *harness) process(t *testing.T) {
 	}
 }
 
+// release steps the fake clock until the worker that closes done returns from its hold. It
+// steps repeatedly because the worker may not have set its timer yet.
+func (h *harness) release(t *testing.T, done <-chan struct{}) {
+	t.Helper()
+	waitFor(t, "the hold to end", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			h.clock.Step(100 * time.Millisecond)
+			return false
+		}
+	})
+}
+
 // waitFor polls cond until it holds, failing the test after a deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -101,31 +116,14 @@ func TestChangesDuringTheHoldAreMergedAndALoneChangeSyncsAtOnce(t *testing.T) {
 	if d, _ := h.groups.counts(); d != 1 {
 		t.Fatalf("synced %d times during the hold, want 1", d)
 	}
-	// Step the clock until the hold ends (the worker may not have set its timer yet).
-	waitFor(t, "the hold to end", func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			h.clock.Step(100 * time.Millisecond)
-			return false
-		}
-	})
+	h.release(t, done)
 	// ...and then the five triggers and the verification are one queued sync.
 	if n := h.ctrl.queue.Len(); n != 1 {
 		t.Fatalf("queued after the hold = %d, want the merged 1", n)
 	}
 	done = make(chan struct{})
 	go func() { h.ctrl.processNext(context.Background()); close(done) }()
-	waitFor(t, "the merged sync and its hold", func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			h.clock.Step(100 * time.Millisecond)
-			return false
-		}
-	})
+	h.release(t, done)
 	if d, a := h.groups.counts(); d != 2 || a != 2 {
 		t.Fatalf("after the merged sync: %d describes, %d applies; want 2, 2", d, a)
 	}

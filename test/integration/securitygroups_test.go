@@ -73,14 +73,7 @@ func TestSecurityGroupIsOpenedOnTheNodePortsInUse(t *testing.T) {
 	f.waitTargets(testenv.Expect(30080, "10.0.1.151"))
 
 	// The NodePort moves: the new port is opened and the old one, ours, is closed.
-	svc, err := kube.Client.CoreV1().Services(f.ns).Get(f.ctx, svc.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Spec.Ports[0].NodePort = 30081
-	if _, err := kube.Client.CoreV1().Services(f.ns).Update(f.ctx, svc, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.setNodePort(svc.Name, 30081)
 	f.waitRules(group, "tcp 30081-30081 10.0.0.0/16", "tcp 30200-30200 10.0.0.0/16")
 	f.waitTargets(testenv.Expect(30081, "10.0.1.151"))
 	if n := proxy.Count("AuthorizeSecurityGroupIngress"); n == 0 {

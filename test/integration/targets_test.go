@@ -22,6 +22,19 @@ func (f *fixture) ingress(nodePort int32) *corev1.Service {
 	return svc
 }
 
+// setNodePort changes the NodePort of the Service's first port, as recreating it would.
+func (f *fixture) setNodePort(name string, port int32) {
+	f.t.Helper()
+	svc, err := kube.Client.CoreV1().Services(f.ns).Get(f.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	svc.Spec.Ports[0].NodePort = port
+	if _, err := kube.Client.CoreV1().Services(f.ns).Update(f.ctx, svc, metav1.UpdateOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 func (f *fixture) patchNode(name, patch string) {
 	f.t.Helper()
 	if _, err := kube.Client.CoreV1().Nodes().Patch(f.ctx, name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
@@ -132,14 +145,7 @@ func TestNodePortChangeMovesTargetsMakeBeforeBreak(t *testing.T) {
 	f.waitTargets(testenv.Expect(30080, "10.0.1.51", "10.0.1.52"))
 	proxy.ResetCounts()
 
-	svc, err := kube.Client.CoreV1().Services(f.ns).Get(f.ctx, svc.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Spec.Ports[0].NodePort = 30081
-	if _, err := kube.Client.CoreV1().Services(f.ns).Update(f.ctx, svc, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.setNodePort(svc.Name, 30081)
 	// moto keys targets by Id alone, so deregistering ip:30080 also drops ip:30081 there; the
 	// verification sync registers them again. On AWS the first sync is final.
 	f.waitTargets(testenv.Expect(30081, "10.0.1.51", "10.0.1.52"))
@@ -166,10 +172,7 @@ func TestHealthCheckPortFollowsTheHealthCheckService(t *testing.T) {
 	}
 	waitHC("30200")
 
-	hc.Spec.Ports[0].NodePort = 30201
-	if _, err := kube.Client.CoreV1().Services(f.ns).Update(f.ctx, hc, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.setNodePort(hc.Name, 30201)
 	waitHC("30201")
 	f.waitTargets(testenv.Expect(30080, "10.0.1.61"))
 }
