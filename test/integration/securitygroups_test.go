@@ -96,6 +96,7 @@ func TestSecurityGroupRuleNotNeededIsShownByPlan(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("plan exited %d, want 2\n%s\n%s", code, out, errOut)
 	}
+	t.Logf("plan output:\n%s", out)
 	if !strings.Contains(out, "authorize") || !strings.Contains(out, group) || !strings.Contains(out, "1 security group rules to authorize") {
 		t.Errorf("plan does not show the security-group change:\n%s", out)
 	}
