@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -181,7 +182,7 @@ func lead(ctx context.Context, cfg config.Config, kube kubernetes.Interface, log
 	host, _ := os.Hostname()
 	id := host + "_" + uuid.NewString()
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metaName(ns, cfg.LeaderElectionID),
+		LeaseMeta:  metav1.ObjectMeta{Namespace: ns, Name: cfg.LeaderElectionID},
 		Client:     kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
 	}
