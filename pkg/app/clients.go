@@ -52,7 +52,7 @@ func NewLogger(cfg config.Config, w io.Writer) (*zap.Logger, error) {
 
 // kubeClient connects to the cluster: --kubeconfig if given; else in-cluster when running in a
 // pod; else $KUBECONFIG and ~/.kube/config, as kubectl does.
-func kubeClient(cfg config.Config, version string) (kubernetes.Interface, *rest.Config, error) {
+func kubeClient(cfg config.Config, version string) (kubernetes.Interface, error) {
 	var rc *rest.Config
 	var err error
 	if cfg.Kubeconfig == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
@@ -64,17 +64,42 @@ func kubeClient(cfg config.Config, version string) (kubernetes.Interface, *rest.
 	}
 	if err != nil {
 		if cfg.Kubeconfig != "" {
-			return nil, nil, fmt.Errorf("invalid --kubeconfig %q: %w", cfg.Kubeconfig, err)
+			return nil, fmt.Errorf("invalid --kubeconfig %q: %w", cfg.Kubeconfig, err)
 		}
-		return nil, nil, fmt.Errorf("no cluster to talk to (set --kubeconfig): %w", err)
+		return nil, fmt.Errorf("no cluster to talk to (set --kubeconfig): %w", err)
 	}
 	rc.UserAgent = "targetsync/" + version
 	rc.QPS, rc.Burst = 20, 40
 	kube, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return kube, rc, nil
+	return kube, nil
+}
+
+// clients are what both commands talk to.
+type clients struct {
+	log    *zap.Logger
+	kube   kubernetes.Interface
+	groups func(controller.Binding) controller.TargetGroups
+	sgs    *controller.SecurityGroups
+}
+
+// connect builds the logger, the Kubernetes client (unless d has one) and the AWS clients.
+// m receives AWS call metrics; nil for commands that export none.
+func connect(ctx context.Context, cfg config.Config, d Deps, m *metrics.Metrics) (clients, error) {
+	var c clients
+	var err error
+	if c.log, err = logger(cfg, d); err != nil {
+		return c, err
+	}
+	if c.kube = d.Kube; c.kube == nil {
+		if c.kube, err = kubeClient(cfg, d.Version); err != nil {
+			return c, err
+		}
+	}
+	c.groups, c.sgs, err = awsClients(ctx, cfg, m, d.Version)
+	return c, err
 }
 
 // awsClients builds, for each binding, an ELB client in the region of its target group ARN and,

@@ -23,26 +23,14 @@ func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writ
 		// Plans go to stdout as a table; logs would only repeat them.
 		cfg.LogLevel = "error"
 	}
-	log, err := logger(cfg, d)
+	c, err := connect(ctx, cfg, d, nil)
 	if err != nil {
 		return fail(err)
 	}
-	kube := d.Kube
-	if kube == nil {
-		if kube, _, err = kubeClient(cfg, d.Version); err != nil {
-			return fail(err)
-		}
-	}
-	groups, sgs, err := awsClients(ctx, cfg, nil, d.Version)
+	w, err := newWiring(cfg, c.kube, c.groups, controller.Options{Logger: c.log.With(zap.Bool("dryRun", true)), SecurityGroups: c.sgs})
 	if err != nil {
 		return fail(err)
 	}
-	w, err := newWiring(cfg, kube, groups, controller.Options{Logger: log.With(zap.Bool("dryRun", true)), SecurityGroups: sgs})
-	if err != nil {
-		return fail(err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	w.informers.Start(ctx)
 	defer w.informers.Shutdown()
 	if !w.informers.WaitForSync(ctx) {

@@ -44,32 +44,22 @@ const (
 
 // Run keeps the bound target groups in sync until ctx ends. It returns nil on a clean shutdown.
 func Run(ctx context.Context, cfg config.Config, d Deps) error {
-	log, err := logger(cfg, d)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = log.Sync() }()
-
-	kube := d.Kube
-	if kube == nil {
-		if kube, _, err = kubeClient(cfg, d.Version); err != nil {
-			return err
-		}
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
-	groups, sgs, err := awsClients(ctx, cfg, m, d.Version)
+	c, err := connect(ctx, cfg, d, m)
 	if err != nil {
 		return err
 	}
+	log, kube, sgs := c.log, c.kube, c.sgs
+	defer func() { _ = log.Sync() }()
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "targetsync"})
 
-	w, err := newWiring(cfg, kube, groups, controller.Options{
+	w, err := newWiring(cfg, kube, c.groups, controller.Options{
 		DryRun:          cfg.DryRun,
 		SecurityGroups:  sgs,
 		ResyncPeriod:    cfg.ResyncPeriod.Duration,

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,14 +47,8 @@ func Parse(name string, args []string) (Config, error) {
 		}
 	}
 
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SortFlags = false
-	fs.SetOutput(discard{})
-	fs.Usage = func() {}
 	var b flagBinding
-	b.hcPath = DefaultHealthCheckPath
-	bindFlags(fs, &cfg, &b)
-	fs.String(flagConfig, file, "YAML file with settings and one or more bindings; flags override its settings")
+	fs := newFlagSet(name, &cfg, &b, file)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -60,19 +56,19 @@ func Parse(name string, args []string) (Config, error) {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 
+	changed := map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { changed[f.Name] = true })
 	source := SourceFlags
 	if file != "" {
 		source = Source(file)
 		for _, f := range bindingFlags {
-			if fs.Changed(f) {
+			if changed[f] {
 				return Config{}, fmt.Errorf("--%s cannot be combined with --config: put the binding in %s", f, file)
 			}
 		}
-	} else if anyChanged(fs, bindingFlags) {
+	} else if slices.ContainsFunc(bindingFlags, func(f string) bool { return changed[f] }) {
 		cfg.Bindings = []Binding{b.binding()}
 	}
-	changed := map[string]bool{}
-	fs.Visit(func(f *pflag.Flag) { changed[f.Name] = true })
 	if err := cfg.validate(source, changed); err != nil {
 		return Config{}, err
 	}
@@ -81,13 +77,21 @@ func Parse(name string, args []string) (Config, error) {
 
 // Usage returns the flag documentation, for help output.
 func Usage(name string) string {
+	cfg := Default()
+	return newFlagSet(name, &cfg, &flagBinding{}, "").FlagUsages()
+}
+
+// newFlagSet binds every flag to cfg (global settings, whose current values are the defaults
+// shown) and b (the one binding). Errors are returned, never printed.
+func newFlagSet(name string, cfg *Config, b *flagBinding, file string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SortFlags = false
-	cfg := Default()
-	b := flagBinding{hcPath: DefaultHealthCheckPath}
-	bindFlags(fs, &cfg, &b)
-	fs.String(flagConfig, "", "YAML file with settings and one or more bindings; flags override its settings")
-	return fs.FlagUsages()
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	b.hcPath = DefaultHealthCheckPath
+	bindFlags(fs, cfg, b)
+	fs.String(flagConfig, file, "YAML file with settings and one or more bindings; flags override its settings")
+	return fs
 }
 
 type flagBinding struct {
@@ -154,26 +158,13 @@ func bindFlags(fs *pflag.FlagSet, c *Config, b *flagBinding) {
 func configFile(args []string) (string, error) {
 	fs := pflag.NewFlagSet("config", pflag.ContinueOnError)
 	fs.ParseErrorsAllowlist.UnknownFlags = true
-	fs.SetOutput(discard{})
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	file := fs.String(flagConfig, "", "")
 	if err := fs.Parse(args); err != nil && !errors.Is(err, pflag.ErrHelp) {
 		return "", err
 	}
 	return *file, nil
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-func anyChanged(fs *pflag.FlagSet, names []string) bool {
-	for _, n := range names {
-		if fs.Changed(n) {
-			return true
-		}
-	}
-	return false
 }
 
 func readFile(path string, base Config) (Config, error) {

@@ -122,7 +122,7 @@ func TestMassNotReadyNeverEmptiesTheTargetGroup(t *testing.T) {
 	}
 	// The controller must see the change and refuse the plan, not merely miss it.
 	eventually(t, 30*time.Second, "refusal logged", func() (bool, string) {
-		return contains(p.Output(), "sync refused"), p.Output()
+		return strings.Contains(p.Output(), "sync refused"), p.Output()
 	})
 	got, err := f.aws.Targets(f.ctx, f.nlb.TargetGroupARN)
 	if err != nil {
@@ -235,5 +235,3 @@ func TestRestartInSyncMakesNoMutatingCalls(t *testing.T) {
 		t.Errorf("restart with everything in sync made %d mutating calls: %v", n, proxy.Counts())
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
