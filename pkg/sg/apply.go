@@ -81,17 +81,32 @@ func (c *Client) observe(r types.SecurityGroupRule) Observed {
 	return o
 }
 
-// Result counts what Apply changed, for metrics and logs. Rules that turned out to exist
-// already, or to be gone already, are not counted: nothing changed for them.
+// Result says what Apply changed, for metrics, logs and Outcome.After. Rules that turned out to
+// exist already, or to be gone already, are neither counted nor listed: this call did not
+// change them, and the next read shows them as they are.
 type Result struct {
 	Authorized int
 	Revoked    int
 	// RevokedFirst is set when the group was full and stale rules were revoked to make room.
 	RevokedFirst bool
+	// AuthorizedRules are the rules this call added, in the order added; Authorized counts them.
+	AuthorizedRules []Rule
+	// RevokedRules are the rules this call removed, in the order removed; Revoked counts them.
+	RevokedRules []Observed
 }
 
 // Empty reports whether nothing was changed.
 func (r Result) Empty() bool { return r.Authorized == 0 && r.Revoked == 0 }
+
+func (r *Result) added(rules ...Rule) {
+	r.Authorized += len(rules)
+	r.AuthorizedRules = append(r.AuthorizedRules, rules...)
+}
+
+func (r *Result) removed(rules ...Observed) {
+	r.Revoked += len(rules)
+	r.RevokedRules = append(r.RevokedRules, rules...)
+}
 
 // Apply carries out p: it authorizes first and revokes last, so that moving to a new NodePort
 // opens the new port before it closes the old one.
@@ -132,7 +147,7 @@ func (c *Client) authorize(ctx context.Context, group string, rules []Rule, res 
 		err := c.authorizeCall(ctx, group, chunk)
 		switch {
 		case err == nil:
-			res.Authorized += len(chunk)
+			res.added(chunk...)
 			continue
 		case !isDuplicate(err):
 			return rules[start:], err
@@ -144,7 +159,7 @@ func (c *Client) authorize(ctx context.Context, group string, rules []Rule, res 
 		for i, r := range chunk {
 			switch err := c.authorizeCall(ctx, group, []Rule{r}); {
 			case err == nil:
-				res.Authorized++
+				res.added(r)
 			case !isDuplicate(err):
 				return rules[start+i:], err
 			}
@@ -189,7 +204,7 @@ func (c *Client) revoke(ctx context.Context, group string, rules []Observed, res
 		err := c.revokeCall(ctx, group, chunk)
 		switch {
 		case err == nil:
-			res.Revoked += len(chunk)
+			res.removed(chunk...)
 			continue
 		case !isGone(err):
 			return err
@@ -201,7 +216,7 @@ func (c *Client) revoke(ctx context.Context, group string, rules []Observed, res
 		for _, r := range chunk {
 			switch err := c.revokeCall(ctx, group, []Observed{r}); {
 			case err == nil:
-				res.Revoked++
+				res.removed(r)
 			case !isGone(err):
 				return err
 			}

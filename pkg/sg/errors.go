@@ -19,17 +19,26 @@ var (
 	// ErrNotOwned guards the one thing this package must never do. A plan built by ComputePlan
 	// cannot trigger it; a plan built by hand can.
 	ErrNotOwned = errors.New("refusing to revoke a rule without the targetsync ownership marker")
+	// ErrUnsafePlan guards against closing ports still in use: Check refuses a plan that
+	// revokes while the desired set is incomplete or empty, or revokes a rule that is desired.
+	// A plan built by ComputePlan cannot trigger it; a plan built by hand can.
+	ErrUnsafePlan = errors.New("refusing a plan that would revoke rules still wanted")
+	// ErrForeignGroup means a selected security group is tagged GroupTagCluster for another
+	// cluster. That cluster's targetsync owns the group; writing to it would fight over it.
+	ErrForeignGroup = errors.New("security group belongs to another cluster")
 	// ErrRuleLimit is wrapped by RuleLimitError.
 	ErrRuleLimit = errors.New("rules-per-security-group limit reached")
 )
 
 // ErrNoSources means the sources resolved to no CIDR at all, for example because the load
-// balancer has no network interfaces yet. It is worth retrying; planning with it would revoke
-// every rule we own.
+// balancer's network interfaces are still being created. It is retryable, never terminal
+// (IsTerminal says false): the next attempt may well find them. Planning with no CIDR would
+// leave nothing desired, so DesiredRules refuses it too.
 var ErrNoSources = errors.New("sources resolved to no CIDR")
 
 // EC2 error codes this package acts on.
 const (
+	codeGroupNotFound      = "InvalidGroup.NotFound"
 	codeDuplicate          = "InvalidPermission.Duplicate"
 	codePermissionNotFound = "InvalidPermission.NotFound"
 	codeRuleIDNotFound     = "InvalidSecurityGroupRuleId.NotFound"
@@ -61,21 +70,39 @@ func (e *RuleLimitError) Error() string {
 func (e *RuleLimitError) Unwrap() []error { return []error{ErrRuleLimit, e.Err} }
 
 // IsTerminal reports whether err is one that retrying cannot fix: bad input, a rule that is
-// not ours, a full security group, or AWS rejecting the request as invalid or forbidden. The
-// controller reports such errors once and waits for the next change or resync.
+// not ours, an unsafe plan, a group of another cluster or one that does not exist, a full
+// security group, or AWS rejecting the request as invalid or forbidden. The controller reports
+// such errors once and waits for the next change or resync.
+//
+// Some errors are retryable whatever else they wrap: ErrNoSources (the load balancer's
+// network interfaces are still being created) and EC2 throttling. Every error not named here
+// is retryable too: the network, AWS having a bad moment, a context deadline.
 func IsTerminal(err error) bool {
+	if err == nil || errors.Is(err, ErrNoSources) || isThrottled(err) {
+		return false
+	}
 	for _, target := range []error{
 		ErrInvalidOwner, ErrInvalidPort, ErrNoPorts, ErrInvalidSource, ErrInvalidARN,
-		ErrNoGroups, ErrInvalidGroupID, ErrNotOwned, ErrRuleLimit,
+		ErrNoGroups, ErrInvalidGroupID, ErrNotOwned, ErrUnsafePlan, ErrForeignGroup, ErrRuleLimit,
 	} {
 		if errors.Is(err, target) {
 			return true
 		}
 	}
 	switch apiCode(err) {
-	case "InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidVpcID.NotFound",
+	case codeGroupNotFound, "InvalidGroupId.Malformed", "InvalidVpcID.NotFound",
 		"InvalidParameterValue", "InvalidParameterCombination", "MissingParameter",
 		"UnauthorizedOperation", codeRuleLimit:
+		return true
+	}
+	return false
+}
+
+// isThrottled: EC2 refused the request for its rate, not its content. The SDK's retryer has
+// already backed off; the controller retries later.
+func isThrottled(err error) bool {
+	switch apiCode(err) {
+	case "RequestLimitExceeded", "Throttling", "ThrottlingException":
 		return true
 	}
 	return false
@@ -88,6 +115,16 @@ func apiCode(err error) string {
 		return apiErr.ErrorCode()
 	}
 	return ""
+}
+
+// groupNotFound is the error for a security group ID that a listing by ID left out, in AWS's
+// own code, so that it is classified like AWS's answer for the same mistake.
+func groupNotFound(id string) error {
+	return &smithy.GenericAPIError{
+		Code:    codeGroupNotFound,
+		Message: fmt.Sprintf("The security group '%s' does not exist", id),
+		Fault:   smithy.FaultClient,
+	}
 }
 
 // isDuplicate: the rule we tried to add exists already, so the authorization is done.

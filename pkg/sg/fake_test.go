@@ -159,8 +159,17 @@ func (f *fakeEC2) DescribeSecurityGroups(_ context.Context, in *ec2.DescribeSecu
 	if err := f.enter("DescribeSecurityGroups"); err != nil {
 		return nil, err
 	}
+	// Like AWS, one unknown ID fails the whole listing, naming it.
+	for _, id := range in.GroupIds {
+		if !slices.ContainsFunc(f.groups, func(g types.SecurityGroup) bool { return aws.ToString(g.GroupId) == id }) {
+			return nil, &smithy.GenericAPIError{Code: codeGroupNotFound, Message: fmt.Sprintf("The security group '%s' does not exist", id)}
+		}
+	}
 	var match []types.SecurityGroup
 	for _, g := range f.groups {
+		if len(in.GroupIds) > 0 && !slices.Contains(in.GroupIds, aws.ToString(g.GroupId)) {
+			continue
+		}
 		if matchesTags(g.Tags, in.Filters) {
 			match = append(match, g)
 		}

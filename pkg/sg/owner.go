@@ -7,14 +7,16 @@ import (
 )
 
 // The ownership marker. A rule is ours only when it carries both halves: the description says
-// which cluster and binding wrote it, and the tag says the same cluster in a place people
-// editing descriptions in the console do not usually touch.
+// which cluster wrote it, and the tag says the same cluster in a place people editing
+// descriptions in the console do not usually touch.
 const (
 	// DescriptionFormat is the exact description of every rule targetsync writes:
-	// "targetsync:<cluster>/<binding>", with SharedScope as the binding when the rules serve
-	// every binding of the cluster.
+	// "targetsync:<cluster>/<scope>", where the scope is always SharedScope today. Versions that
+	// owned rules per binding wrote the binding as the scope; their rules are still the
+	// cluster's (see Owner.Owns).
 	DescriptionFormat = "targetsync:%s/%s"
-	// SharedScope is the binding part of the description for rules shared by all bindings.
+	// SharedScope is the scope part of the description: the rules serve every binding of the
+	// cluster, reconciled together over the union of their ports.
 	SharedScope = "shared"
 	// OwnerTagKey is the rule tag targetsync writes; its value is the cluster name.
 	OwnerTagKey = "targetsync.io/owner"
@@ -29,31 +31,31 @@ const (
 // descriptionChars is the character set AWS accepts in a security-group rule description.
 var descriptionChars = regexp.MustCompile(`^[a-zA-Z0-9. _:/()#,@\[\]+=&;{}!$*-]*$`)
 
-// Owner names whose rules a Client manages. Rules of another cluster, or of another binding of
-// the same cluster, are someone else's: counted, honoured as cover, never revoked.
+// Owner names whose rules a Client manages: one cluster. Each cluster has exactly one
+// security-group reconciler, over the union of its bindings' ports, so no two reconcilers of a
+// cluster race over one rule. Rules of another cluster are someone else's: counted, honoured as
+// cover, never revoked.
 type Owner struct {
 	// Cluster is the cluster name, as in --cluster-name.
 	Cluster string
-	// Binding scopes the rules to one binding; empty means SharedScope. When bindings share
-	// worker security groups, reconcile them together under SharedScope with the union of their
-	// ports, or each binding will see the others' rules as foreign.
-	Binding string
 }
 
-func (o Owner) scope() string {
-	if o.Binding == "" {
-		return SharedScope
-	}
-	return o.Binding
-}
+// Description is the rule description targetsync writes on o's rules.
+func (o Owner) Description() string { return fmt.Sprintf(DescriptionFormat, o.Cluster, SharedScope) }
 
-// Description is the rule description that marks a rule as o's.
-func (o Owner) Description() string { return fmt.Sprintf(DescriptionFormat, o.Cluster, o.scope()) }
+// descriptionPrefix is what every description o owns starts with, "targetsync:<cluster>/". The
+// slash makes the match exact: cluster "a" does not own "targetsync:ab/shared".
+func (o Owner) descriptionPrefix() string { return fmt.Sprintf(DescriptionFormat, o.Cluster, "") }
 
-// Owns reports whether a rule with this description and these tags carries o's full marker.
-// Half a marker is not enough: a copied description or a stray tag leaves the rule foreign.
+// Owns reports whether a rule with this description and these tags carries o's full marker: a
+// description starting with "targetsync:<cluster>/", whatever the scope after the slash (so
+// rules written per binding by older versions are recognised and migrated), and the tag
+// OwnerTagKey equal to the cluster. Half a marker is not enough: a copied description or a
+// stray tag leaves the rule foreign.
 func (o Owner) Owns(description string, tags map[string]string) bool {
-	return description == o.Description() && tags[OwnerTagKey] == o.Cluster
+	return o.Cluster != "" &&
+		strings.HasPrefix(description, o.descriptionPrefix()) &&
+		tags[OwnerTagKey] == o.Cluster
 }
 
 // Validate reports whether o can be written into a rule description and tag.
@@ -62,8 +64,8 @@ func (o Owner) Validate() error {
 	case o.Cluster == "":
 		return fmt.Errorf("owner: empty cluster name: %w", ErrInvalidOwner)
 	case strings.Contains(o.Cluster, "/"):
-		// The first slash separates cluster from binding; a slash in the cluster would let two
-		// different owners write the same description.
+		// The first slash ends the cluster name; a slash in it would let one cluster own
+		// another's rules ("a" would own "targetsync:a/b/shared" written by cluster "a/b").
 		return fmt.Errorf("owner: cluster name %q contains '/': %w", o.Cluster, ErrInvalidOwner)
 	case len(o.Cluster) > maxTagValueLen:
 		return fmt.Errorf("owner: cluster name longer than %d characters: %w", maxTagValueLen, ErrInvalidOwner)

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -134,8 +133,10 @@ func TestComputePlan(t *testing.T) {
 	tests := []struct {
 		name    string
 		desired []Rule
-		current []Observed
-		want    Plan
+		// incomplete marks the desired set as missing some binding's rules.
+		incomplete bool
+		current    []Observed
+		want       Plan
 	}{
 		{
 			name:    "fresh group",
@@ -213,12 +214,35 @@ func TestComputePlan(t *testing.T) {
 			desired: []Rule{web, web},
 			want:    Plan{SecurityGroupID: "sg-1", Authorize: []Rule{web}},
 		},
+		{
+			name:       "incomplete desired set revokes nothing",
+			desired:    []Rule{tcp(30090, 30090, vpc)},
+			incomplete: true,
+			current:    []Observed{owned("sgr-1", web), owned("sgr-2", hc)},
+			want:       Plan{SecurityGroupID: "sg-1", Authorize: []Rule{tcp(30090, 30090, vpc)}},
+		},
+		{
+			name:       "incomplete and empty desired set plans nothing",
+			incomplete: true,
+			current:    []Observed{owned("sgr-1", web)},
+			want:       Plan{SecurityGroupID: "sg-1"},
+		},
+		{
+			name:    "every owned rule revoked when foreign rules now cover the desired set",
+			desired: []Rule{web},
+			current: []Observed{owned("sgr-1", tcp(30080, 30081, vpc)), foreign("sgr-9", tcp(30000, 32767, vpc))},
+			want:    Plan{SecurityGroupID: "sg-1", Revoke: []Observed{owned("sgr-1", tcp(30080, 30081, vpc))}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := ComputePlan(tt.desired, Group{ID: "sg-1", Rules: tt.current})
+			desired := Desired{Rules: tt.desired, Complete: !tt.incomplete}
+			got := ComputePlan(desired, Group{ID: "sg-1", Rules: tt.current})
 			if d := diff(tt.want, got); d != "" {
 				t.Errorf("ComputePlan() (-want +got):%s", d)
+			}
+			if err := Check(got, desired); err != nil {
+				t.Errorf("Check() of ComputePlan's own plan = %v", err)
 			}
 		})
 	}
@@ -236,42 +260,5 @@ func TestPlanString(t *testing.T) {
 	}
 	if got := (Plan{SecurityGroupID: "sg-1"}).String(); got != "sg-1: in sync" {
 		t.Errorf("empty plan String() = %q", got)
-	}
-}
-
-func TestOwner(t *testing.T) {
-	o := Owner{Cluster: "prod-1"}
-	if got, want := o.Description(), "targetsync:prod-1/shared"; got != want {
-		t.Errorf("Description() = %q, want %q", got, want)
-	}
-	if got, want := (Owner{Cluster: "prod-1", Binding: "ingress/web:http"}).Description(), "targetsync:prod-1/ingress/web:http"; got != want {
-		t.Errorf("Description() = %q, want %q", got, want)
-	}
-	tag := map[string]string{OwnerTagKey: "prod-1"}
-	owns := []struct {
-		name string
-		desc string
-		tags map[string]string
-		want bool
-	}{
-		{"full marker", "targetsync:prod-1/shared", tag, true},
-		{"description only", "targetsync:prod-1/shared", nil, false},
-		{"tag only", "opened by hand", tag, false},
-		{"other cluster's tag", "targetsync:prod-1/shared", map[string]string{OwnerTagKey: "prod-2"}, false},
-		{"other binding", "targetsync:prod-1/other", tag, false},
-		{"description prefix only", "targetsync:prod-1/shared (copy)", tag, false},
-	}
-	for _, tt := range owns {
-		if got := o.Owns(tt.desc, tt.tags); got != tt.want {
-			t.Errorf("%s: Owns(%q, %v) = %v, want %v", tt.name, tt.desc, tt.tags, got, tt.want)
-		}
-	}
-	for _, bad := range []Owner{{}, {Cluster: "a/b"}, {Cluster: "prod", Binding: "caf\u00e9"}, {Cluster: "prod", Binding: strings.Repeat("a", 300)}} {
-		if err := bad.Validate(); !errors.Is(err, ErrInvalidOwner) {
-			t.Errorf("Validate(%+v) = %v, want ErrInvalidOwner", bad, err)
-		}
-		if _, err := NewClient(&fakeEC2{}, bad); !errors.Is(err, ErrInvalidOwner) {
-			t.Errorf("NewClient(%+v) = %v, want ErrInvalidOwner", bad, err)
-		}
 	}
 }

@@ -148,37 +148,3 @@ func TestResolveSources(t *testing.T) {
 		t.Errorf("VPCCIDRs() of a missing VPC = %v, want a terminal error", err)
 	}
 }
-
-func TestResolveGroups(t *testing.T) {
-	f := &fakeEC2{pageSize: 1}
-	tag := func(k, v string) []types.Tag { return []types.Tag{{Key: aws.String(k), Value: aws.String(v)}} }
-	f.groups = []types.SecurityGroup{
-		{GroupId: aws.String("sg-b"), Tags: tag("targetsync.io/workers", "prod")},
-		{GroupId: aws.String("sg-a"), Tags: tag("targetsync.io/workers", "prod")},
-		{GroupId: aws.String("sg-c"), Tags: tag("targetsync.io/workers", "staging")},
-	}
-	c := newTestClient(t, f)
-	ctx := context.Background()
-
-	got, err := c.ResolveGroups(ctx, GroupSelector{TagKey: "targetsync.io/workers", TagValue: "prod", IDs: []string{"sg-z", "sg-a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := diff([]string{"sg-a", "sg-b", "sg-z"}, got); d != "" {
-		t.Errorf("ResolveGroups() (-want +got):%s", d)
-	}
-
-	calls := len(f.calls)
-	if got, err := c.ResolveGroups(ctx, GroupSelector{IDs: []string{"sg-1"}}); err != nil || len(got) != 1 || len(f.calls) != calls {
-		t.Errorf("ResolveGroups() by ID = %v, %v after %d calls; want [sg-1] without a call", got, err, len(f.calls)-calls)
-	}
-	if _, err := c.ResolveGroups(ctx, GroupSelector{TagKey: "targetsync.io/workers", TagValue: "dev"}); !errors.Is(err, ErrNoGroups) {
-		t.Errorf("ResolveGroups() of an unused tag = %v, want ErrNoGroups", err)
-	}
-	if _, err := c.ResolveGroups(ctx, GroupSelector{IDs: []string{"i-123"}}); !errors.Is(err, ErrInvalidGroupID) {
-		t.Errorf("ResolveGroups() of a bad ID = %v, want ErrInvalidGroupID", err)
-	}
-	if _, err := c.ResolveGroups(ctx, GroupSelector{}); !errors.Is(err, ErrNoGroups) {
-		t.Errorf("ResolveGroups() of nothing = %v, want ErrNoGroups", err)
-	}
-}
