@@ -103,7 +103,8 @@ func connect(ctx context.Context, cfg config.Config, d Deps, m *metrics.Metrics)
 }
 
 // awsClients builds, for each binding, an ELB client in the region of its target group ARN and,
-// when security groups are managed, an EC2 rule syncer whose ownership marker names the binding.
+// when security groups are managed, one EC2 rule syncer for the whole cluster, in the region of
+// the first binding (config checks that every binding is in it).
 func awsClients(ctx context.Context, cfg config.Config, m *metrics.Metrics, version string) (func(controller.Binding) controller.TargetGroups, *controller.SecurityGroups, error) {
 	awsCfg, err := awsclient.Load(ctx, awsclient.Options{
 		Region:  cfg.Bindings[0].Region(),
@@ -114,26 +115,22 @@ func awsClients(ctx context.Context, cfg config.Config, m *metrics.Metrics, vers
 		return nil, nil, err
 	}
 	byARN := map[string]*elb.Client{}
-	rules := map[string]*sg.Client{}
 	for _, b := range cfg.Bindings {
 		region := b.Region()
 		byARN[b.TargetGroupARN] = elb.NewClient(elbv2.NewFromConfig(awsCfg, func(o *elbv2.Options) { o.Region = region }))
-		if cfg.ManagesSecurityGroups() {
-			c, err := sg.NewClient(ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region }),
-				sg.Owner{Cluster: cfg.ClusterName, Binding: b.DisplayName()})
-			if err != nil {
-				return nil, nil, fmt.Errorf("security groups of binding %s: %w", b.DisplayName(), err)
-			}
-			rules[b.TargetGroupARN] = c
-		}
 	}
 	groups := func(b controller.Binding) controller.TargetGroups { return byARN[b.TargetGroupARN] }
 	if !cfg.ManagesSecurityGroups() {
 		return groups, nil, nil
 	}
+	region := cfg.Bindings[0].Region()
+	rules, err := sg.NewClient(ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region }), sg.Owner{Cluster: cfg.ClusterName})
+	if err != nil {
+		return nil, nil, fmt.Errorf("security groups: %w", err)
+	}
 	sgs := &controller.SecurityGroups{
 		Selector: sg.GroupSelector{IDs: cfg.SecurityGroupIDs},
-		Rules:    func(b controller.Binding) controller.RuleSyncer { return rules[b.TargetGroupARN] },
+		Rules:    rules,
 	}
 	if cfg.SecurityGroupTag != "" {
 		sgs.Selector.TagKey, sgs.Selector.TagValue, _ = strings.Cut(cfg.SecurityGroupTag, "=")

@@ -27,7 +27,10 @@ func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writ
 	if err != nil {
 		return fail(err)
 	}
-	w, err := newWiring(cfg, c.kube, c.groups, controller.Options{Logger: c.log.With(zap.Bool("dryRun", true)), SecurityGroups: c.sgs})
+	w, err := newWiring(cfg, c.kube, c.groups, controller.Options{
+		ClusterName: cfg.ClusterName, Capacity: capacity(cfg),
+		Logger: c.log.With(zap.Bool("dryRun", true)), SecurityGroups: c.sgs,
+	})
 	if err != nil {
 		return fail(err)
 	}
@@ -37,14 +40,33 @@ func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writ
 		return fail(fmt.Errorf("could not list nodes and services: %w", ctx.Err()))
 	}
 
+	// The bindings are read first: the security-group plan needs their load balancers, and
+	// the target-group plans then see which NodePorts still wait for a rule.
+	for _, b := range w.bindings {
+		w.ctrl.Sync(ctx, b, false)
+	}
+	var rules *controller.RulesOutcome
+	if c.sgs != nil {
+		r := w.ctrl.SyncRules(ctx, false)
+		rules = &r
+	}
 	var outcomes []controller.Outcome
 	for _, b := range w.bindings {
 		outcomes = append(outcomes, w.ctrl.Sync(ctx, b, false))
 	}
-	if err := controller.WritePlan(stdout, outcomes); err != nil {
+	if err := controller.WritePlan(stdout, outcomes, rules); err != nil {
 		return fail(err)
 	}
 	code := ExitOK
+	if rules != nil {
+		switch {
+		case rules.Err != nil:
+			fmt.Fprintf(stderr, "targetsync plan: security groups: %s\n", oneLine(rules.Err))
+			code = ExitError
+		case !rules.InSync():
+			code = ExitDrift
+		}
+	}
 	for _, o := range outcomes {
 		switch {
 		case o.Err != nil:

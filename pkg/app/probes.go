@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"k8s.io/client-go/tools/leaderelection"
 
@@ -16,7 +15,6 @@ import (
 type probes struct {
 	informers *informer.Informers
 	ctrl      *controller.Controller
-	maxAge    time.Duration
 	leader    *leaderelection.HealthzAdaptor
 	leading   atomic.Bool
 }
@@ -39,16 +37,17 @@ func (p *probes) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// readyz is ready once the caches are synced and, on the leader, every binding has synced
-// successfully within three resync periods. A standby replica is ready once its caches are.
-func (p *probes) readyz(w http.ResponseWriter, _ *http.Request) {
+// readyz is ready once the caches are synced and, on the leader, while it still holds the
+// Lease. AWS trouble never makes a replica unready: it shows in metrics and alerts, because an
+// unready pod blocks every node drain in the cluster through its PodDisruptionBudget.
+func (p *probes) readyz(w http.ResponseWriter, r *http.Request) {
 	if !p.informers.HasSynced() {
 		http.Error(w, "informer caches not synced", http.StatusServiceUnavailable)
 		return
 	}
-	if p.leading.Load() {
-		if err := p.ctrl.Ready(p.maxAge); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	if p.leading.Load() && p.leader != nil {
+		if err := p.leader.Check(r); err != nil {
+			http.Error(w, "leader election: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 	}

@@ -31,8 +31,10 @@ import (
 
 	"github.com/targetsync/targetsync/pkg/config"
 	"github.com/targetsync/targetsync/pkg/controller"
+	"github.com/targetsync/targetsync/pkg/elb"
 	"github.com/targetsync/targetsync/pkg/informer"
 	"github.com/targetsync/targetsync/pkg/metrics"
+	"github.com/targetsync/targetsync/pkg/sg"
 )
 
 // Leader election timing, client-go's usual values.
@@ -60,6 +62,8 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "targetsync"})
 
 	w, err := newWiring(cfg, kube, c.groups, controller.Options{
+		ClusterName:     cfg.ClusterName,
+		Capacity:        capacity(cfg),
 		DryRun:          cfg.DryRun,
 		SecurityGroups:  sgs,
 		ResyncPeriod:    cfg.ResyncPeriod.Duration,
@@ -78,7 +82,7 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	if cfg.LeaderElect {
 		leaderHealth = leaderelection.NewLeaderHealthzAdaptor(2 * time.Second)
 	}
-	probes := &probes{informers: w.informers, ctrl: w.ctrl, maxAge: 3 * cfg.ResyncPeriod.Duration, leader: leaderHealth}
+	probes := &probes{informers: w.informers, ctrl: w.ctrl, leader: leaderHealth}
 	stopServers, err := serve(ctx, log, cfg, reg, probes)
 	if err != nil {
 		return err
@@ -89,6 +93,9 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 		return nil // stopped before the caches filled
 	}
 	if err := checkServices(w, cfg); err != nil {
+		return err
+	}
+	if err := checkOwnership(ctx, cfg, c, log); err != nil {
 		return err
 	}
 	log.Info("caches synced; starting", zap.Int("count", len(cfg.Bindings)), zap.Bool("dryRun", cfg.DryRun),
@@ -146,6 +153,43 @@ func newWiring(cfg config.Config, kube kubernetes.Interface, groups func(control
 	w.informers = inf
 	w.ctrl = controller.New(bindings, inf.Source(), groups, opts)
 	return w, nil
+}
+
+// capacity is the healthy-capacity guard the flags ask for.
+func capacity(cfg config.Config) controller.Capacity {
+	return controller.Capacity{MaxFraction: cfg.MaxDeregisterFraction, Window: cfg.CapacityWindow.Duration}
+}
+
+// checkOwnership fails start-up when a bound target group or a selected security group is
+// tagged targetsync.io/cluster with another cluster's name: two clusters writing one group
+// would each remove the other's nodes. Only a definite answer fails start-up; when AWS cannot
+// be asked now, the controller checks again before every write.
+func checkOwnership(ctx context.Context, cfg config.Config, c clients, log *zap.Logger) error {
+	for _, b := range cfg.Bindings {
+		tags, err := c.groups(controller.Binding{TargetGroupARN: b.TargetGroupARN}).Tags(ctx, b.TargetGroupARN)
+		if err != nil {
+			log.Warn("could not read target group tags at start-up; checked again before each write", zap.String("targetGroupARN", b.TargetGroupARN), zap.Error(err))
+			continue
+		}
+		switch owner := tags[elb.TagCluster]; owner {
+		case cfg.ClusterName:
+		case "":
+			log.Info("target group has no "+elb.TagCluster+" tag; tag it so that no other cluster writes it",
+				zap.String("targetGroupARN", b.TargetGroupARN))
+		default:
+			return fmt.Errorf("target group %s is tagged %s=%s, and this is --cluster-name %s: refusing to write another cluster's target group",
+				b.TargetGroupARN, elb.TagCluster, owner, cfg.ClusterName)
+		}
+	}
+	if c.sgs == nil {
+		return nil
+	}
+	if _, err := c.sgs.Rules.ResolveGroups(ctx, c.sgs.Selector); errors.Is(err, sg.ErrForeignGroup) {
+		return err
+	} else if err != nil {
+		log.Warn("could not read the worker security groups at start-up; checked again before each write", zap.Error(err))
+	}
+	return nil
 }
 
 // checkServices fails start-up when a bound Service or port does not exist: that is almost

@@ -25,8 +25,10 @@ const (
 	DefaultLeaderElectionID   = "targetsync"
 	DefaultMetricsAddress     = ":8080"
 	DefaultHealthProbeAddress = ":8081"
-	DefaultClusterName        = "kubernetes"
 	DefaultSource             = "vpc-cidr"
+	// DefaultMaxDeregisterFraction and DefaultCapacityWindow are the healthy-capacity guard's.
+	DefaultMaxDeregisterFraction = 0.34
+	DefaultCapacityWindow        = time.Minute
 )
 
 // Config is everything targetsync needs to run.
@@ -41,6 +43,12 @@ type Config struct {
 	DeregisterCordoned bool `json:"deregisterCordoned"`
 	// NotReady is NotReadyKeep or NotReadyRemove.
 	NotReady string `json:"notReady,omitempty"`
+
+	// MaxDeregisterFraction is the share of the recent high-water mark of healthy targets that
+	// deregistering targets of nodes that still exist may take out; 1 turns the guard off.
+	MaxDeregisterFraction float64 `json:"maxDeregisterFraction,omitempty"`
+	// CapacityWindow is how long the guard remembers a healthy count.
+	CapacityWindow Duration `json:"capacityWindow,omitempty"`
 
 	// ResyncPeriod bounds how long drift made outside targetsync can last.
 	ResyncPeriod Duration `json:"resyncPeriod,omitempty"`
@@ -111,10 +119,11 @@ func (b Binding) HealthCheckServiceName() (types.NamespacedName, bool) {
 // Default returns a Config with every default filled in and no bindings.
 func Default() Config {
 	return Config{
-		ClusterName:            DefaultClusterName,
 		NodeSelector:           DefaultNodeSelector,
 		DeregisterCordoned:     true,
 		NotReady:               NotReadyKeep,
+		MaxDeregisterFraction:  DefaultMaxDeregisterFraction,
+		CapacityWindow:         Duration{DefaultCapacityWindow},
 		ResyncPeriod:           Duration{DefaultResyncPeriod},
 		MinSyncInterval:        Duration{DefaultMinSyncInterval},
 		LeaderElectionID:       DefaultLeaderElectionID,

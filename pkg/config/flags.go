@@ -123,7 +123,7 @@ func parsePort(s string) intstr.IntOrString {
 
 func bindFlags(fs *pflag.FlagSet, c *Config, b *flagBinding) {
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "path to a kubeconfig; empty means in-cluster config, then $KUBECONFIG and ~/.kube/config")
-	fs.StringVar(&c.ClusterName, "cluster-name", c.ClusterName, "name of this cluster, recorded in what targetsync owns")
+	fs.StringVar(&c.ClusterName, "cluster-name", c.ClusterName, "name of this cluster (required): tags and rule markers carry it, and target groups or security groups tagged targetsync.io/cluster with another name are never written")
 
 	fs.StringVar(&b.arn, flagTargetGroupARN, "", "ARN of the NLB target group (target type ip) to keep in sync")
 	fs.StringVar(&b.service, flagService, "", "namespace/name of the ingress controller Service")
@@ -136,6 +136,8 @@ func bindFlags(fs *pflag.FlagSet, c *Config, b *flagBinding) {
 	fs.StringVar(&c.NodeSelector, "node-selector", c.NodeSelector, "label selector for nodes that become targets")
 	fs.BoolVar(&c.DeregisterCordoned, "deregister-cordoned", c.DeregisterCordoned, "deregister cordoned (unschedulable) nodes so connections drain before termination")
 	fs.StringVar(&c.NotReady, "not-ready", c.NotReady, "what to do with NotReady nodes: keep (the NLB health check decides) or remove")
+	fs.Float64Var(&c.MaxDeregisterFraction, "max-deregister-fraction", c.MaxDeregisterFraction, "healthy-capacity guard: deregistering targets of nodes that still exist never takes the healthy targets below (1 - this) x the most seen healthy within --capacity-window; 1 turns the guard off")
+	fs.DurationVar(&c.CapacityWindow.Duration, "capacity-window", c.CapacityWindow.Duration, "how long the healthy-capacity guard remembers the highest healthy count")
 	fs.DurationVar(&c.ResyncPeriod.Duration, "resync-period", c.ResyncPeriod.Duration, "how often to compare with AWS even when nothing changed in the cluster")
 	fs.DurationVar(&c.MinSyncInterval.Duration, "min-sync-interval", c.MinSyncInterval.Duration, "after a sync that changed a target group, wait this long before the next one, merging the changes that arrive meanwhile; a lone change after a quiet period syncs at once")
 	fs.BoolVar(&c.DryRun, "dry-run", c.DryRun, "log each plan and change nothing")

@@ -12,8 +12,13 @@ import (
 // FuzzParse feeds Parse arbitrary flags and an arbitrary config file. Parse must never panic,
 // and whatever it accepts must be a config the rest of targetsync can rely on.
 func FuzzParse(f *testing.F) {
-	flags := "--target-group-arn " + arnA + " --service " + svc + " --service-port https"
+	flags := "--cluster-name prod-eu --target-group-arn " + arnA + " --service " + svc + " --service-port https"
 	f.Add(flags, "")
+	f.Add("--target-group-arn "+arnA+" --service "+svc+" --service-port https", "")
+	f.Add(flags+" --max-deregister-fraction 1 --capacity-window 30s", "")
+	f.Add(flags+" --max-deregister-fraction NaN", "")
+	f.Add(flags+" --max-deregister-fraction=-0.1 --capacity-window 0s", "")
+	f.Add(flags+" --security-group-id sg-0123456789abcdef0 --source nlb-private-ips", "")
 	f.Add(flags+" --health-check-service ingress-nginx/hc --health-check-service-port 10254 --health-check-path /ready", "")
 	f.Add(flags+" --not-ready remove --resync-period 5m --min-sync-interval 0s --dry-run", "")
 	f.Add(flags+" --node-selector !!x --service-port=70000", "")
@@ -22,6 +27,12 @@ func FuzzParse(f *testing.F) {
 	f.Add("-h", "")
 	f.Add("--log-level debug", twoBindings)
 	f.Add("--service "+svc, twoBindings)
+	f.Add("--cluster-name prod-us --max-deregister-fraction 0.5", twoBindings)
+	f.Add("", "maxDeregisterFraction: 0.5\ncapacityWindow: 2m\n"+twoBindings)
+	f.Add("", "maxDeregisterFraction: .nan\n"+twoBindings)
+	f.Add("", "securityGroupIDs: [sg-0123456789abcdef0]\n"+twoBindings)
+	f.Add("", "securityGroupIDs: [sg-0123456789abcdef0]\n"+strings.Replace(twoBindings, arnB, arnUS, 1))
+	f.Add("--security-group-tag a=b", strings.Replace(twoBindings, arnB, arnUS, 1))
 	f.Add("", "bindings:\n- targetGroupARN: "+arnA+"\n  service: "+svc+"\n  servicPort: https\n")
 	f.Add("", "resyncPeriod: 5 minutes\nbindings: []\n")
 	f.Add("", "bindings:\n- servicePort: [1, 2]\n  healthCheck: {servicePort: -1}\n")
@@ -67,6 +78,15 @@ func FuzzParse(f *testing.F) {
 		if cfg.MinSyncInterval.Duration < 0 || cfg.MinSyncInterval.Duration >= cfg.ResyncPeriod.Duration {
 			t.Fatalf("Parse() accepted min-sync-interval %v with resync period %v", cfg.MinSyncInterval, cfg.ResyncPeriod)
 		}
+		if cfg.ClusterName == "" {
+			t.Fatal("Parse() accepted a config without a cluster name")
+		}
+		if f := cfg.MaxDeregisterFraction; !(f > 0 && f <= 1) {
+			t.Fatalf("Parse() accepted max-deregister-fraction %v", f)
+		}
+		if cfg.CapacityWindow.Duration <= 0 {
+			t.Fatalf("Parse() accepted capacity window %v", cfg.CapacityWindow)
+		}
 		for i, b := range cfg.Bindings {
 			if n := b.ServiceName(); n.Namespace == "" || n.Name == "" {
 				t.Fatalf("bindings[%d]: Service %q splits into %v", i, b.Service, n)
@@ -76,6 +96,9 @@ func FuzzParse(f *testing.F) {
 			}
 			if !strings.HasPrefix(b.HealthCheck.Path, "/") {
 				t.Fatalf("bindings[%d]: health-check path %q", i, b.HealthCheck.Path)
+			}
+			if cfg.ManagesSecurityGroups() && b.Region() != cfg.Bindings[0].Region() {
+				t.Fatalf("bindings[%d]: region %s differs from bindings[0]'s %s with security groups managed", i, b.Region(), cfg.Bindings[0].Region())
 			}
 		}
 	})

@@ -54,19 +54,44 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{
 			name: "required flags only, port by name",
-			args: []string{"--target-group-arn", arnA, "--service", svc, "--service-port", "https"},
+			args: []string{"--cluster-name", "prod-eu", "--target-group-arn", arnA, "--service", svc, "--service-port", "https"},
 			want: func() config.Config {
 				c := config.Default()
+				c.ClusterName = "prod-eu"
 				c.Bindings = []config.Binding{flagBinding(intstr.FromString("https"))}
 				return c
 			},
 		},
 		{
 			name: "port by number, equals form",
-			args: []string{"--target-group-arn=" + arnA, "--service=" + svc, "--service-port=443"},
+			args: []string{"--target-group-arn=" + arnA, "--service=" + svc, "--service-port=443", "--cluster-name=prod-eu"},
 			want: func() config.Config {
 				c := config.Default()
+				c.ClusterName = "prod-eu"
 				c.Bindings = []config.Binding{flagBinding(intstr.FromInt32(443))}
+				return c
+			},
+		},
+		{
+			name: "max-deregister-fraction 1 turns the guard off",
+			args: []string{"--cluster-name", "prod-eu", "--target-group-arn", arnA, "--service", svc, "--service-port", "https", "--max-deregister-fraction", "1"},
+			want: func() config.Config {
+				c := config.Default()
+				c.ClusterName = "prod-eu"
+				c.MaxDeregisterFraction = 1
+				c.Bindings = []config.Binding{flagBinding(intstr.FromString("https"))}
+				return c
+			},
+		},
+		{
+			name: "max-deregister-fraction 0.5 and a capacity window",
+			args: []string{"--cluster-name", "prod-eu", "--target-group-arn", arnA, "--service", svc, "--service-port", "https", "--max-deregister-fraction=0.5", "--capacity-window=90s"},
+			want: func() config.Config {
+				c := config.Default()
+				c.ClusterName = "prod-eu"
+				c.MaxDeregisterFraction = 0.5
+				c.CapacityWindow.Duration = 90 * time.Second
+				c.Bindings = []config.Binding{flagBinding(intstr.FromString("https"))}
 				return c
 			},
 		},
@@ -85,6 +110,8 @@ func TestParseFlags(t *testing.T) {
 				"--node-selector", "role=ingress",
 				"--deregister-cordoned=false",
 				"--not-ready", "remove",
+				"--max-deregister-fraction", "0.25",
+				"--capacity-window", "3m",
 				"--resync-period", "5m",
 				"--min-sync-interval", "2s",
 				"--dry-run",
@@ -108,6 +135,8 @@ func TestParseFlags(t *testing.T) {
 					NodeSelector:            "role=ingress",
 					DeregisterCordoned:      false,
 					NotReady:                config.NotReadyRemove,
+					MaxDeregisterFraction:   0.25,
+					CapacityWindow:          config.Duration{Duration: 3 * time.Minute},
 					ResyncPeriod:            config.Duration{Duration: 5 * time.Minute},
 					MinSyncInterval:         config.Duration{Duration: 2 * time.Second},
 					DryRun:                  true,
@@ -249,11 +278,67 @@ func TestParseFile(t *testing.T) {
 			want: with(fromTwoBindings, func(c *config.Config) { c.ClusterName = "prod-us" }),
 		},
 		{
-			name: "settings the file leaves out keep their defaults",
+			name: "cluster name from the flag, everything else from the file",
 			file: "bindings:\n- targetGroupARN: " + arnA + "\n  service: " + svc + "\n  servicePort: 443\n",
+			args: []string{"--config", "{file}", "--cluster-name", "prod-eu"},
+			want: func() config.Config {
+				c := config.Default()
+				c.ClusterName = "prod-eu"
+				c.Bindings = []config.Binding{{
+					TargetGroupARN: arnA,
+					Service:        svc,
+					ServicePort:    intstr.FromInt32(443),
+					HealthCheck:    config.HealthCheck{Path: config.DefaultHealthCheckPath},
+				}}
+				return c
+			},
+		},
+		{
+			name: "guard settings from the file",
+			file: "maxDeregisterFraction: 0.5\ncapacityWindow: 2m30s\n" + twoBindings,
+			args: []string{"--config", "{file}"},
+			want: with(fromTwoBindings, func(c *config.Config) {
+				c.MaxDeregisterFraction = 0.5
+				c.CapacityWindow.Duration = 2*time.Minute + 30*time.Second
+			}),
+		},
+		{
+			name: "guard settings from the file: 1 and a whole number of seconds",
+			file: "maxDeregisterFraction: 1\ncapacityWindow: 45s\n" + twoBindings,
+			args: []string{"--config", "{file}"},
+			want: with(fromTwoBindings, func(c *config.Config) {
+				c.MaxDeregisterFraction = 1
+				c.CapacityWindow.Duration = 45 * time.Second
+			}),
+		},
+		{
+			name: "guard flags override the file",
+			file: "maxDeregisterFraction: 0.5\ncapacityWindow: 2m\n" + twoBindings,
+			args: []string{"--config", "{file}", "--max-deregister-fraction", "1", "--capacity-window", "10s"},
+			want: with(fromTwoBindings, func(c *config.Config) {
+				c.MaxDeregisterFraction = 1
+				c.CapacityWindow.Duration = 10 * time.Second
+			}),
+		},
+		{
+			name: "security groups with every binding in one region",
+			file: "securityGroupIDs: [sg-0123456789abcdef0]\n" + twoBindings,
+			args: []string{"--config", "{file}"},
+			want: with(fromTwoBindings, func(c *config.Config) { c.SecurityGroupIDs = []string{"sg-0123456789abcdef0"} }),
+		},
+		{
+			name: "bindings in two regions without security groups",
+			file: strings.Replace(twoBindings, arnB, arnUS, 1),
+			args: []string{"--config", "{file}"},
+			want: with(fromTwoBindings, func(c *config.Config) { c.Bindings[1].TargetGroupARN = arnUS }),
+		},
+		{
+			name: "settings the file leaves out keep their defaults",
+			file: "clusterName: prod-eu\nbindings:\n- targetGroupARN: " + arnA + "\n  service: " + svc + "\n  servicePort: 443\n",
 			args: []string{"--config", "{file}"},
 			want: func() config.Config {
 				c := config.Default()
+				c.ClusterName = "prod-eu"
 				c.Bindings = []config.Binding{{
 					TargetGroupARN: arnA,
 					Service:        svc,
@@ -279,8 +364,10 @@ func TestParseFile(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	const oneBinding = "bindings:\n- targetGroupARN: " + arnA + "\n  service: " + svc + "\n  servicePort: https\n"
-	required := []string{"--target-group-arn", arnA, "--service", svc, "--service-port", "https"}
+	const oneBinding = "clusterName: prod-eu\nbindings:\n- targetGroupARN: " + arnA + "\n  service: " + svc + "\n  servicePort: https\n"
+	required := []string{"--cluster-name", "prod-eu", "--target-group-arn", arnA, "--service", svc, "--service-port", "https"}
+	// withFlags is required followed by more.
+	withFlags := func(more ...string) []string { return append(append([]string{}, required...), more...) }
 
 	tests := []struct {
 		name string
@@ -295,9 +382,166 @@ func TestParseErrors(t *testing.T) {
 		multiline bool
 	}{
 		{
-			name: "no flags at all",
+			name: "no flags at all asks for the cluster name first",
 			args: nil,
+			want: []string{"invalid --cluster-name", "required: the name of this cluster"},
+		},
+		{
+			name: "only a cluster name",
+			args: []string{"--cluster-name", "prod-eu"},
 			want: []string{"nothing to sync", "--target-group-arn", "--config"},
+		},
+		{
+			name:     "missing --cluster-name with a binding from flags",
+			args:     []string{"--target-group-arn", arnA, "--service", svc, "--service-port", "https"},
+			want:     []string{`invalid --cluster-name ""`, "required: the name of this cluster"},
+			wantOnce: []string{"--cluster-name"},
+		},
+		{
+			name: "empty --cluster-name",
+			args: withFlags("--cluster-name="),
+			want: []string{`invalid --cluster-name ""`, "required: the name of this cluster"},
+		},
+		{
+			name: "file without a cluster name names the file field",
+			file: strings.TrimPrefix(oneBinding, "clusterName: prod-eu\n"),
+			args: []string{"--config", "{file}"},
+			want: []string{`invalid clusterName in {file} ""`, "required: the name of this cluster"},
+		},
+		{
+			name: "file with a bad cluster name",
+			file: "clusterName: Prod.EU\n" + strings.TrimPrefix(oneBinding, "clusterName: prod-eu\n"),
+			args: []string{"--config", "{file}"},
+			want: []string{`invalid clusterName in {file} "Prod.EU"`, "want a DNS label"},
+		},
+		{
+			name: "--cluster-name overriding a file with an empty one names the flag",
+			file: oneBinding,
+			args: []string{"--config", "{file}", "--cluster-name", ""},
+			want: []string{"invalid --cluster-name", "required: the name of this cluster"},
+		},
+		{
+			name: "max-deregister-fraction 0 from flags",
+			args: withFlags("--max-deregister-fraction", "0"),
+			want: []string{`invalid --max-deregister-fraction "0"`, "want a fraction greater than 0 and at most 1 (1 turns the guard off)"},
+		},
+		{
+			name: "negative max-deregister-fraction from flags",
+			args: withFlags("--max-deregister-fraction=-0.1"),
+			want: []string{`invalid --max-deregister-fraction "-0.1"`, "want a fraction greater than 0 and at most 1"},
+		},
+		{
+			name: "negative max-deregister-fraction from flags, value as the next argument",
+			args: withFlags("--max-deregister-fraction", "-0.1"),
+			want: []string{`invalid --max-deregister-fraction "-0.1"`, "want a fraction greater than 0 and at most 1"},
+		},
+		{
+			name: "max-deregister-fraction 1.5 from flags",
+			args: withFlags("--max-deregister-fraction", "1.5"),
+			want: []string{`invalid --max-deregister-fraction "1.5"`, "want a fraction greater than 0 and at most 1"},
+		},
+		{
+			name: "max-deregister-fraction NaN from flags",
+			args: withFlags("--max-deregister-fraction", "NaN"),
+			want: []string{`invalid --max-deregister-fraction "NaN"`, "want a fraction greater than 0 and at most 1"},
+		},
+		{
+			name: "max-deregister-fraction Inf from flags",
+			args: withFlags("--max-deregister-fraction", "Inf"),
+			want: []string{`invalid --max-deregister-fraction "+Inf"`, "want a fraction greater than 0 and at most 1"},
+		},
+		{
+			name: "max-deregister-fraction that is not a number",
+			args: withFlags("--max-deregister-fraction", "half"),
+			want: []string{"max-deregister-fraction", "half"},
+		},
+		{
+			name:     "max-deregister-fraction 0 in a file names the field",
+			file:     "maxDeregisterFraction: 0\n" + oneBinding,
+			args:     []string{"--config", "{file}"},
+			want:     []string{`invalid maxDeregisterFraction in {file} "0"`, "want a fraction greater than 0 and at most 1"},
+			wantOnce: []string{"maxDeregisterFraction"},
+		},
+		{
+			name: "negative max-deregister-fraction in a file names the field",
+			file: "maxDeregisterFraction: -0.1\n" + oneBinding,
+			args: []string{"--config", "{file}"},
+			want: []string{`invalid maxDeregisterFraction in {file} "-0.1"`, "want a fraction greater than 0 and at most 1"},
+		},
+		{
+			name: "max-deregister-fraction 1.5 in a file names the field",
+			file: "maxDeregisterFraction: 1.5\n" + oneBinding,
+			args: []string{"--config", "{file}"},
+			want: []string{`invalid maxDeregisterFraction in {file} "1.5"`, "want a fraction greater than 0 and at most 1"},
+		},
+		{
+			// YAML reads a bare NaN as a string.
+			name:     "max-deregister-fraction NaN in a file names the field",
+			file:     "maxDeregisterFraction: NaN\n" + oneBinding,
+			args:     []string{"--config", "{file}"},
+			want:     []string{"{file}: ", "maxDeregisterFraction", "float64"},
+			wantOnce: []string{"maxDeregisterFraction"},
+		},
+		{
+			// YAML's own NaN cannot become JSON, so the YAML-to-JSON step refuses it before any
+			// field is looked at: the message names the file and the value but not the field.
+			name: "max-deregister-fraction .nan in a file is refused",
+			file: "maxDeregisterFraction: .nan\n" + oneBinding,
+			args: []string{"--config", "{file}"},
+			want: []string{"{file}: ", "NaN"},
+		},
+		{
+			name: "max-deregister-fraction as a quoted string in a file names the field",
+			file: "maxDeregisterFraction: \"0.5\"\n" + oneBinding,
+			args: []string{"--config", "{file}"},
+			want: []string{"{file}: ", "maxDeregisterFraction", "float64"},
+		},
+		{
+			name: "--max-deregister-fraction overriding a file with a bad value names the flag",
+			file: "maxDeregisterFraction: 0.5\n" + oneBinding,
+			args: []string{"--config", "{file}", "--max-deregister-fraction", "0"},
+			want: []string{`invalid --max-deregister-fraction "0"`, "want a fraction greater than 0 and at most 1"},
+		},
+		{
+			name: "capacity-window 0 from flags",
+			args: withFlags("--capacity-window", "0s"),
+			want: []string{`invalid --capacity-window "0s"`, "must be positive"},
+		},
+		{
+			name: "negative capacity-window from flags",
+			args: withFlags("--capacity-window=-1m"),
+			want: []string{`invalid --capacity-window "-1m0s"`, "must be positive"},
+		},
+		{
+			name: "capacity-window 0 in a file names the field",
+			file: "capacityWindow: 0s\n" + oneBinding,
+			args: []string{"--config", "{file}"},
+			want: []string{`invalid capacityWindow in {file} "0s"`, "must be positive"},
+		},
+		{
+			name:     "capacity-window without a unit in a file names the field",
+			file:     "capacityWindow: 60\n" + oneBinding,
+			args:     []string{"--config", "{file}"},
+			want:     []string{"{file}: ", "capacityWindow", "want a duration"},
+			wantOnce: []string{"capacityWindow"},
+		},
+		{
+			name: "bad capacity-window flag",
+			args: withFlags("--capacity-window", "soon"),
+			want: []string{"capacity-window", "soon"},
+		},
+		{
+			name: "security groups with bindings in two regions names the second binding",
+			file: "securityGroupIDs: [sg-0123456789abcdef0]\n" + strings.Replace(twoBindings, arnB, arnUS, 1),
+			args: []string{"--config", "{file}"},
+			want: []string{"invalid bindings[1].targetGroupARN in {file}", arnUS, "is in region us-east-1 but bindings[0] is in eu-west-1"},
+		},
+		{
+			// The binding is in the file even when the security groups come from a flag.
+			name: "--security-group-tag with bindings in two regions names the binding's file field",
+			file: strings.Replace(twoBindings, arnB, arnUS, 1),
+			args: []string{"--config", "{file}", "--security-group-tag", "kubernetes.io/role=worker"},
+			want: []string{"invalid bindings[1].targetGroupARN in {file}", "is in region us-east-1 but bindings[0] is in eu-west-1"},
 		},
 		{
 			name: "--service with --config",
@@ -371,7 +615,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "file without bindings",
-			file: "dryRun: true\n",
+			file: "clusterName: prod-eu\ndryRun: true\n",
 			args: []string{"--config", "{file}"},
 			want: []string{"nothing to sync: {file} has no bindings"},
 		},
@@ -403,52 +647,52 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "validation error from flags names the flag",
-			args: []string{"--target-group-arn", "arn:aws:s3:::bucket", "--service", svc, "--service-port", "https"},
+			args: []string{"--cluster-name", "prod-eu", "--target-group-arn", "arn:aws:s3:::bucket", "--service", svc, "--service-port", "https"},
 			want: []string{"invalid --target-group-arn", "not a target group ARN"},
 		},
 		{
 			name: "port 70000 from flags names the flag",
-			args: []string{"--target-group-arn", arnA, "--service", svc, "--service-port", "70000"},
+			args: []string{"--cluster-name", "prod-eu", "--target-group-arn", arnA, "--service", svc, "--service-port", "70000"},
 			want: []string{"invalid --service-port", `"70000"`},
 		},
 		{
 			name: "port 0 from flags names the flag",
-			args: []string{"--target-group-arn", arnA, "--service", svc, "--service-port", "0"},
+			args: []string{"--cluster-name", "prod-eu", "--target-group-arn", arnA, "--service", svc, "--service-port", "0"},
 			want: []string{"invalid --service-port", `"0"`},
 		},
 		{
 			name: "--service without a slash",
-			args: []string{"--target-group-arn", arnA, "--service", "ingress-nginx-controller", "--service-port", "https"},
+			args: []string{"--cluster-name", "prod-eu", "--target-group-arn", arnA, "--service", "ingress-nginx-controller", "--service-port", "https"},
 			want: []string{"invalid --service ", "want namespace/name"},
 		},
 		{
 			name: "health-check service port without the service",
-			args: append(append([]string{}, required...), "--health-check-service-port", "10254"),
+			args: withFlags("--health-check-service-port", "10254"),
 			want: []string{"invalid --health-check-service-port", "only together with the health-check Service"},
 		},
 		{
 			name: "health-check path without a slash",
-			args: append(append([]string{}, required...), "--health-check-path", "healthz"),
+			args: withFlags("--health-check-path", "healthz"),
 			want: []string{"invalid --health-check-path", "absolute HTTP path"},
 		},
 		{
 			name: "unknown --not-ready",
-			args: append(append([]string{}, required...), "--not-ready", "drop"),
+			args: withFlags("--not-ready", "drop"),
 			want: []string{"invalid --not-ready", "want keep or remove"},
 		},
 		{
 			name: "bad duration flag",
-			args: append(append([]string{}, required...), "--resync-period", "often"),
+			args: withFlags("--resync-period", "often"),
 			want: []string{"resync-period", "often"},
 		},
 		{
 			name: "unknown flag",
-			args: append(append([]string{}, required...), "--servce", svc),
+			args: withFlags("--servce", svc),
 			want: []string{"unknown flag: --servce"},
 		},
 		{
 			name: "stray argument",
-			args: append(append([]string{}, required...), "ingress"),
+			args: withFlags("ingress"),
 			want: []string{`unexpected argument "ingress"`},
 		},
 		{
@@ -511,7 +755,8 @@ func TestUsageListsEveryFlag(t *testing.T) {
 		"--node-selector", "--deregister-cordoned", "--not-ready", "--resync-period", "--min-sync-interval",
 		"--dry-run", "--leader-elect", "--leader-election-namespace", "--leader-election-id",
 		"--metrics-bind-address", "--health-probe-bind-address", "--log-level", "--log-format",
-		"--kubeconfig", "--cluster-name",
+		"--kubeconfig", "--cluster-name", "--max-deregister-fraction", "--capacity-window",
+		"--security-group-id", "--security-group-tag", "--source",
 	} {
 		// Boolean flags are listed as --dry-run[=true|false].
 		if !strings.Contains(usage, f+" ") && !strings.Contains(usage, f+"[") {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -64,10 +65,19 @@ func (c Config) validate(src Source, flags map[string]bool) error {
 	if c.ResyncPeriod.Duration <= 0 {
 		return &FieldError{g.name("resync-period", "resyncPeriod"), c.ResyncPeriod.String(), "must be positive"}
 	}
+	if f := c.MaxDeregisterFraction; !(f > 0 && f <= 1) {
+		return &FieldError{g.name("max-deregister-fraction", "maxDeregisterFraction"), strconv.FormatFloat(f, 'g', -1, 64), "want a fraction greater than 0 and at most 1 (1 turns the guard off)"}
+	}
+	if c.CapacityWindow.Duration <= 0 {
+		return &FieldError{g.name("capacity-window", "capacityWindow"), c.CapacityWindow.String(), "must be positive"}
+	}
 	if c.MinSyncInterval.Duration < 0 || c.MinSyncInterval.Duration >= c.ResyncPeriod.Duration {
 		return &FieldError{g.name("min-sync-interval", "minSyncInterval"), c.MinSyncInterval.String(), "must be at least 0 and less than the resync period"}
 	}
-	if c.ClusterName == "" || len(validation.IsDNS1123Label(c.ClusterName)) > 0 {
+	if c.ClusterName == "" {
+		return &FieldError{g.name("cluster-name", "clusterName"), c.ClusterName, "required: the name of this cluster, written into every tag and rule targetsync owns"}
+	}
+	if len(validation.IsDNS1123Label(c.ClusterName)) > 0 {
 		return &FieldError{g.name("cluster-name", "clusterName"), c.ClusterName, "want a DNS label: lower-case letters, digits and '-'"}
 	}
 	if c.LeaderElectionID == "" || len(validation.IsDNS1123Subdomain(c.LeaderElectionID)) > 0 {
@@ -123,6 +133,18 @@ func (c Config) validate(src Source, flags map[string]bool) error {
 			return &FieldError{n.name(flagBindingName, "name"), b.DisplayName(), fmt.Sprintf("already used by bindings[%d]", j)}
 		}
 		names[b.DisplayName()] = i
+	}
+
+	// After every ARN is known to be well formed, so each has a region to compare.
+	if c.ManagesSecurityGroups() {
+		// One security-group reconciler serves every binding, through one regional EC2 client.
+		for i, b := range c.Bindings {
+			if r := b.Region(); r != c.Bindings[0].Region() {
+				n := namer{src: src, index: i, flags: flags}
+				return &FieldError{n.name(flagTargetGroupARN, "targetGroupARN"), b.TargetGroupARN,
+					fmt.Sprintf("is in region %s but bindings[0] is in %s; security groups are managed in one region", r, c.Bindings[0].Region())}
+			}
+		}
 	}
 	return nil
 }

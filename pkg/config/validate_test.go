@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 const (
 	arnA = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/ingress-https/0123456789abcdef"
 	arnB = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/ingress-http/fedcba9876543210"
+	// arnUS is a target group in another region than arnA and arnB.
+	arnUS = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/ingress-us/0a1b2c3d4e5f6a7b"
 
 	fileSrc = config.Source("/etc/targetsync/config.yaml")
 )
@@ -23,6 +26,7 @@ const (
 // errors in the second one can be told apart from errors in the first.
 func valid() config.Config {
 	c := config.Default()
+	c.ClusterName = "prod-eu"
 	c.Bindings = []config.Binding{
 		{
 			TargetGroupARN: arnA,
@@ -338,7 +342,168 @@ func TestValidate(t *testing.T) {
 			src:       fileSrc,
 			config:    with(valid, func(c *config.Config) { c.ClusterName = "" }),
 			wantField: "clusterName in /etc/targetsync/config.yaml",
-			wantMsg:   "want a DNS label",
+			wantMsg:   "required: the name of this cluster",
+		},
+		{
+			name:      "empty cluster name from flags",
+			src:       config.SourceFlags,
+			config:    with(validOne, func(c *config.Config) { c.ClusterName = "" }),
+			wantField: "--cluster-name",
+			wantMsg:   "required: the name of this cluster",
+		},
+		{
+			name:      "the default config has no cluster name",
+			src:       config.SourceFlags,
+			config:    with(validOne, func(c *config.Config) { c.ClusterName = config.Default().ClusterName }),
+			wantField: "--cluster-name",
+			wantMsg:   "required: the name of this cluster",
+		},
+		{
+			name:      "max-deregister-fraction 0",
+			src:       config.SourceFlags,
+			config:    with(validOne, func(c *config.Config) { c.MaxDeregisterFraction = 0 }),
+			wantField: "--max-deregister-fraction",
+			wantMsg:   "want a fraction greater than 0 and at most 1 (1 turns the guard off)",
+		},
+		{
+			name:      "negative max-deregister-fraction",
+			src:       config.SourceFlags,
+			config:    with(validOne, func(c *config.Config) { c.MaxDeregisterFraction = -0.1 }),
+			wantField: "--max-deregister-fraction",
+			wantMsg:   "want a fraction greater than 0 and at most 1",
+		},
+		{
+			name:      "max-deregister-fraction above 1",
+			src:       config.SourceFlags,
+			config:    with(validOne, func(c *config.Config) { c.MaxDeregisterFraction = 1.5 }),
+			wantField: "--max-deregister-fraction",
+			wantMsg:   "want a fraction greater than 0 and at most 1",
+		},
+		{
+			name:      "NaN max-deregister-fraction",
+			src:       config.SourceFlags,
+			config:    with(validOne, func(c *config.Config) { c.MaxDeregisterFraction = math.NaN() }),
+			wantField: "--max-deregister-fraction",
+			wantMsg:   "want a fraction greater than 0 and at most 1",
+		},
+		{
+			name:      "infinite max-deregister-fraction",
+			src:       config.SourceFlags,
+			config:    with(validOne, func(c *config.Config) { c.MaxDeregisterFraction = math.Inf(1) }),
+			wantField: "--max-deregister-fraction",
+			wantMsg:   "want a fraction greater than 0 and at most 1",
+		},
+		{
+			name:      "max-deregister-fraction 0 in a file names the field",
+			src:       fileSrc,
+			config:    with(valid, func(c *config.Config) { c.MaxDeregisterFraction = 0 }),
+			wantField: "maxDeregisterFraction in /etc/targetsync/config.yaml",
+			wantMsg:   "want a fraction greater than 0 and at most 1",
+		},
+		{
+			name:      "max-deregister-fraction above 1 in a file names the field",
+			src:       fileSrc,
+			config:    with(valid, func(c *config.Config) { c.MaxDeregisterFraction = 1.5 }),
+			wantField: "maxDeregisterFraction in /etc/targetsync/config.yaml",
+			wantMsg:   "want a fraction greater than 0 and at most 1",
+		},
+		{
+			name:   "max-deregister-fraction 1 turns the guard off",
+			src:    config.SourceFlags,
+			config: with(validOne, func(c *config.Config) { c.MaxDeregisterFraction = 1 }),
+		},
+		{
+			name:   "max-deregister-fraction 0.5",
+			src:    fileSrc,
+			config: with(valid, func(c *config.Config) { c.MaxDeregisterFraction = 0.5 }),
+		},
+		{
+			name:   "smallest positive max-deregister-fraction",
+			src:    config.SourceFlags,
+			config: with(validOne, func(c *config.Config) { c.MaxDeregisterFraction = math.SmallestNonzeroFloat64 }),
+		},
+		{
+			name:      "zero capacity window",
+			src:       config.SourceFlags,
+			config:    with(validOne, func(c *config.Config) { c.CapacityWindow.Duration = 0 }),
+			wantField: "--capacity-window",
+			wantMsg:   "must be positive",
+		},
+		{
+			name:      "negative capacity window in a file names the field",
+			src:       fileSrc,
+			config:    with(valid, func(c *config.Config) { c.CapacityWindow.Duration = -time.Second }),
+			wantField: "capacityWindow in /etc/targetsync/config.yaml",
+			wantMsg:   "must be positive",
+		},
+		{
+			name: "managed security groups need every binding in the region of bindings[0]",
+			src:  fileSrc,
+			config: with(valid, func(c *config.Config) {
+				c.SecurityGroupIDs = []string{"sg-0123456789abcdef0"}
+				c.Bindings[1].TargetGroupARN = arnUS
+			}),
+			wantField: "bindings[1].targetGroupARN in /etc/targetsync/config.yaml",
+			wantMsg:   "is in region us-east-1 but bindings[0] is in eu-west-1",
+		},
+		{
+			name: "security groups selected by tag need one region too",
+			src:  fileSrc,
+			config: with(valid, func(c *config.Config) {
+				c.SecurityGroupTag = "kubernetes.io/role=worker"
+				c.Bindings = append(c.Bindings, config.Binding{
+					TargetGroupARN: arnUS,
+					Service:        "ingress-nginx/ingress-nginx-controller",
+					ServicePort:    intstr.FromInt32(8443),
+					HealthCheck:    config.HealthCheck{Path: "/healthz"},
+				})
+			}),
+			wantField: "bindings[2].targetGroupARN in /etc/targetsync/config.yaml",
+			wantMsg:   "is in region us-east-1 but bindings[0] is in eu-west-1",
+		},
+		{
+			name: "the region of bindings[0] is the one the others must match",
+			src:  fileSrc,
+			config: with(valid, func(c *config.Config) {
+				c.SecurityGroupIDs = []string{"sg-0123456789abcdef0"}
+				c.Bindings[0].TargetGroupARN = arnUS
+			}),
+			wantField: "bindings[1].targetGroupARN in /etc/targetsync/config.yaml",
+			wantMsg:   "is in region eu-west-1 but bindings[0] is in us-east-1",
+		},
+		{
+			name:   "bindings in several regions are fine without security groups",
+			src:    fileSrc,
+			config: with(valid, func(c *config.Config) { c.Bindings[1].TargetGroupARN = arnUS }),
+		},
+		{
+			name: "bindings in one region are fine with security groups",
+			src:  fileSrc,
+			config: with(valid, func(c *config.Config) {
+				c.SecurityGroupIDs = []string{"sg-0123456789abcdef0"}
+				c.SecurityGroupTag = "kubernetes.io/role=worker"
+			}),
+		},
+		{
+			// A malformed ARN has no region; saying it is in region "" would hide what is wrong.
+			name: "malformed ARN in bindings[0] with security groups is reported as malformed",
+			src:  fileSrc,
+			config: with(valid, func(c *config.Config) {
+				c.SecurityGroupIDs = []string{"sg-0123456789abcdef0"}
+				c.Bindings[0].TargetGroupARN = "ingress-https"
+			}),
+			wantField: "bindings[0].targetGroupARN in /etc/targetsync/config.yaml",
+			wantMsg:   "not an ARN",
+		},
+		{
+			name: "malformed ARN in bindings[1] with security groups is reported as malformed",
+			src:  fileSrc,
+			config: with(valid, func(c *config.Config) {
+				c.SecurityGroupIDs = []string{"sg-0123456789abcdef0"}
+				c.Bindings[1].TargetGroupARN = "arn:aws:elasticloadbalancing"
+			}),
+			wantField: "bindings[1].targetGroupARN in /etc/targetsync/config.yaml",
+			wantMsg:   "not an ARN",
 		},
 		{
 			name:      "bad leader election ID",

@@ -42,6 +42,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 		opts.ResyncPeriod = time.Minute
 	}
 	opts.Clock, opts.Metrics, opts.Recorder = h.clock, h.metrics, h.events
+	opts.ClusterName = "test"
 	b := Binding{Name: "http", TargetGroupARN: arn, HealthCheckPath: "/healthz"}
 	h.ctrl = New([]Binding{b}, h.snaps, func(Binding) TargetGroups { return h.groups }, opts)
 	t.Cleanup(h.ctrl.queue.ShutDown)
@@ -156,20 +157,28 @@ func TestSync(t *testing.T) {
 		current     []elb.Observed
 		describeErr error
 		dryRun      bool
-		wantResult  string
+		tags        map[string]string
+		tagsErr     error
+		wantResult  Result
 		wantErr     string
 		wantApplies int
 	}{
-		{name: "registers eligible nodes", snap: snapshot(30080, "10.0.0.1", "10.0.0.2"), wantResult: metrics.ResultSuccess, wantApplies: 1},
-		{name: "in sync applies nothing", snap: snapshot(30080, "10.0.0.1"), current: observed(30080, "healthy", "10.0.0.1"), wantResult: metrics.ResultSuccess},
+		{name: "registers eligible nodes", snap: snapshot(30080, "10.0.0.1", "10.0.0.2"), wantResult: Success, wantApplies: 1},
+		{name: "in sync applies nothing", snap: snapshot(30080, "10.0.0.1"), current: observed(30080, "healthy", "10.0.0.1"), wantResult: Success},
 		{name: "missing service leaves targets alone",
 			snapErr: &informer.ServiceError{Problem: "service not found"}, current: observed(30080, "healthy", "10.0.0.1"),
-			wantResult: metrics.ResultInvalid, wantErr: "service not found"},
+			wantResult: Refused, wantErr: "service not found"},
 		{name: "no eligible node never empties the group", snap: snapshot(30080), current: observed(30080, "healthy", "10.0.0.1", "10.0.0.2"),
-			wantResult: metrics.ResultInvalid, wantErr: "no target"},
-		{name: "dry run plans but applies nothing", snap: snapshot(30080, "10.0.0.1"), dryRun: true, wantResult: metrics.ResultSuccess},
-		{name: "AWS error is retried", snap: snapshot(30080, "10.0.0.1"), describeErr: notFound, wantResult: metrics.ResultError, wantErr: "gone"},
-		{name: "informer error is an error, not invalid", snap: snapshot(30080), snapErr: errors.New("list nodes: boom"), wantResult: metrics.ResultError, wantErr: "boom"},
+			wantResult: Refused, wantErr: "no target"},
+		{name: "dry run plans but applies nothing", snap: snapshot(30080, "10.0.0.1"), dryRun: true, wantResult: Success},
+		{name: "target group gone is not retried", snap: snapshot(30080, "10.0.0.1"), describeErr: notFound, wantResult: NoRetry, wantErr: "gone"},
+		{name: "AWS error is retried", snap: snapshot(30080, "10.0.0.1"), describeErr: errors.New("connection reset"), wantResult: Retry, wantErr: "reset"},
+		{name: "informer error is retried, not refused", snap: snapshot(30080), snapErr: errors.New("list nodes: boom"), wantResult: Retry, wantErr: "boom"},
+		{name: "another cluster's target group is never written", snap: snapshot(30080, "10.0.0.1"), tags: map[string]string{elb.TagCluster: "other"},
+			wantResult: Refused, wantErr: "tagged targetsync.io/cluster=other"},
+		{name: "own target group is written", snap: snapshot(30080, "10.0.0.1"), tags: map[string]string{elb.TagCluster: "test"},
+			wantResult: Success, wantApplies: 1},
+		{name: "tags unreadable: no write", snap: snapshot(30080, "10.0.0.1"), tagsErr: errors.New("throttled"), wantResult: Retry, wantErr: "throttled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,9 +186,10 @@ func TestSync(t *testing.T) {
 			h.snaps.set(tt.snap, tt.snapErr)
 			h.groups.group.Targets = tt.current
 			h.groups.describeErr = tt.describeErr
+			h.groups.tags, h.groups.tagsErr = tt.tags, tt.tagsErr
 			out := h.ctrl.Sync(context.Background(), h.ctrl.bindings["http"], !tt.dryRun)
 			if out.Result != tt.wantResult {
-				t.Errorf("result = %q, want %q (err %v)", out.Result, tt.wantResult, out.Err)
+				t.Errorf("result = %q, want %q (err %v)", out.Result.Label(), tt.wantResult.Label(), out.Err)
 			}
 			if (tt.wantErr == "") != (out.Err == nil) || (out.Err != nil && !strings.Contains(out.Err.Error(), tt.wantErr)) {
 				t.Errorf("err = %v, want one containing %q", out.Err, tt.wantErr)
@@ -187,8 +197,8 @@ func TestSync(t *testing.T) {
 			if _, a := h.groups.counts(); a != tt.wantApplies {
 				t.Errorf("applies = %d, want %d", a, tt.wantApplies)
 			}
-			if got := testutil.ToFloat64(h.metrics.Syncs.WithLabelValues("web-http", tt.wantResult)); got != 1 {
-				t.Errorf("syncs_total{result=%q} = %v, want 1", tt.wantResult, got)
+			if got := testutil.ToFloat64(h.metrics.Syncs.WithLabelValues("web-http", tt.wantResult.Label())); got != 1 {
+				t.Errorf("syncs_total{result=%q} = %v, want 1", tt.wantResult.Label(), got)
 			}
 		})
 	}
@@ -238,19 +248,10 @@ func TestTerminalErrorsAreNotRetriedInAHotLoop(t *testing.T) {
 	}
 }
 
-func TestReady(t *testing.T) {
-	h := newHarness(t, Options{})
-	if err := h.ctrl.Ready(time.Minute); err == nil {
-		t.Error("ready before any sync")
-	}
-	h.snaps.set(snapshot(30080, "10.0.0.1"), nil)
-	h.ctrl.Sync(context.Background(), h.ctrl.bindings["http"], true)
-	if err := h.ctrl.Ready(time.Minute); err != nil {
-		t.Errorf("not ready after a successful sync: %v", err)
-	}
-	h.clock.Step(2 * time.Minute)
-	if err := h.ctrl.Ready(time.Minute); err == nil || !strings.Contains(err.Error(), "last synced") {
-		t.Errorf("Ready after the max age = %v, want a stale-sync error", err)
+func TestZeroResyncPeriodGetsTheDefault(t *testing.T) {
+	c := New(nil, &fakeSnapshots{}, nil, Options{})
+	if c.opts.ResyncPeriod != DefaultResyncPeriod {
+		t.Errorf("ResyncPeriod = %s, want %s: zero would requeue every binding the moment it finished", c.opts.ResyncPeriod, DefaultResyncPeriod)
 	}
 }
 
@@ -277,7 +278,13 @@ func TestHealthyFailsWhenASyncHangsPastItsTimeout(t *testing.T) {
 	waitFor(t, "the sync to start", func() bool {
 		h.ctrl.mu.Lock()
 		defer h.ctrl.mu.Unlock()
-		return !h.ctrl.status["http"].running.IsZero()
+		st := h.ctrl.status["http"]
+		if st == nil {
+			return false
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return !st.running.IsZero()
 	})
 	if err := h.ctrl.Healthy(); err != nil {
 		t.Errorf("unhealthy while a sync has just started: %v", err)

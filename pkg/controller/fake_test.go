@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 
@@ -32,7 +33,10 @@ func (f *fakeSnapshots) set(s informer.Snapshot, err error) {
 type fakeGroups struct {
 	mu          sync.Mutex
 	group       elb.TargetGroup
+	tags        map[string]string
+	tagReads    int
 	describeErr error
+	tagsErr     error
 	applyErr    error
 	describes   int
 	applies     []elb.Plan
@@ -45,6 +49,17 @@ func (f *fakeGroups) Describe(context.Context, string) (elb.TargetGroup, error) 
 	g := f.group
 	g.Targets = append([]elb.Observed(nil), f.group.Targets...)
 	return g, f.describeErr
+}
+
+func (f *fakeGroups) Tags(context.Context, string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tagReads++
+	out := map[string]string{}
+	for k, v := range f.tags {
+		out[k] = v
+	}
+	return out, f.tagsErr
 }
 
 func (f *fakeGroups) Apply(_ context.Context, _ string, p elb.Plan) (elb.Result, error) {
@@ -70,8 +85,15 @@ func (f *fakeGroups) Apply(_ context.Context, _ string, p elb.Plan) (elb.Result,
 	f.group.Targets = kept
 	if p.HealthCheck != nil {
 		f.group.HealthCheck = p.HealthCheck.To
+		if f.tags == nil {
+			f.tags = map[string]string{}
+		}
+		f.tags[elb.TagHealthCheckPort] = "traffic-port"
+		if p.HealthCheck.To.Port != 0 {
+			f.tags[elb.TagHealthCheckPort] = fmt.Sprint(p.HealthCheck.To.Port)
+		}
 	}
-	return elb.Result{Registered: len(p.Register), Deregistered: len(p.Deregister), HealthCheck: p.HealthCheck != nil}, nil
+	return elb.Result{Registered: p.Register, Deregistered: p.Deregister, HealthCheck: p.HealthCheck != nil}, nil
 }
 
 func (f *fakeGroups) counts() (describes, applies int) {
@@ -94,4 +116,16 @@ func observed(port int32, state string, ips ...string) []elb.Observed {
 		out = append(out, elb.Observed{Target: elb.Target{IP: netip.MustParseAddr(ip), Port: port}, State: state})
 	}
 	return out
+}
+
+// turnHealthy makes every registered target healthy, as AWS's health check would once the
+// targets answer.
+func (f *fakeGroups) turnHealthy() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.group.Targets {
+		if f.group.Targets[i].State == elb.StateInitial {
+			f.group.Targets[i].State = elb.StateHealthy
+		}
+	}
 }

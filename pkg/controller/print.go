@@ -7,32 +7,27 @@ import (
 	"text/tabwriter"
 
 	"github.com/targetsync/targetsync/pkg/elb"
-	"github.com/targetsync/targetsync/pkg/informer"
 )
 
-// WritePlan prints outcomes as the table `targetsync plan` shows: one row per change, then one
-// summary line per binding.
-func WritePlan(w io.Writer, outcomes []Outcome) error {
+// allBindings fills the target-group column of rows that serve every binding.
+const allBindings = "(all)"
+
+// WritePlan prints outcomes as the table `targetsync plan` shows: one row per change or waiting
+// change, then one summary line per binding and one for the security-group rules (nil when
+// they are not managed).
+func WritePlan(w io.Writer, outcomes []Outcome, rules *RulesOutcome) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET GROUP\tCHANGE\tTARGET\tNODE/GROUP\tWHY")
 	for _, o := range outcomes {
-		tg := o.Binding.TargetGroupName()
-		nodes := nodesByIP(o.Snapshot)
-		for _, t := range o.Plan.Register {
-			fmt.Fprintf(tw, "%s\tregister\t%s\t%s\t%s\n", tg, t, nodeName(nodes, t.IP), "eligible node")
-		}
-		if hc := o.Plan.HealthCheck; hc != nil {
-			fmt.Fprintf(tw, "%s\thealth-check\t%s\t-\twas %s\n", tg, hc.To, hc.From)
-		}
-		for _, t := range o.Plan.Deregister {
-			fmt.Fprintf(tw, "%s\tderegister\t%s\t%s\t%s\n", tg, t, nodeName(nodes, t.IP), whyDeregister(nodes, t, o.Snapshot))
-		}
-		for _, r := range o.Rules {
+		writeRows(tw, o)
+	}
+	if rules != nil {
+		for _, r := range rules.Outcomes {
 			for _, a := range r.Plan.Authorize {
-				fmt.Fprintf(tw, "%s\tauthorize\t%s\t%s\t%s\n", tg, a, r.Current.ID, "NodePort in use")
+				fmt.Fprintf(tw, "%s\tauthorize\t%s\t%s\t%s\n", allBindings, a, r.Current.ID, "NodePort in use")
 			}
 			for _, v := range r.Plan.Revoke {
-				fmt.Fprintf(tw, "%s\trevoke\t%s\t%s\t%s\n", tg, v.Rule, r.Current.ID, "NodePort no longer in use")
+				fmt.Fprintf(tw, "%s\trevoke\t%s\t%s\t%s\n", allBindings, v.Rule, r.Current.ID, "NodePort no longer in use")
 			}
 		}
 	}
@@ -43,7 +38,46 @@ func WritePlan(w io.Writer, outcomes []Outcome) error {
 	for _, o := range outcomes {
 		fmt.Fprintln(w, summary(o))
 	}
+	if rules != nil {
+		fmt.Fprintln(w, rulesSummary(*rules))
+	}
 	return nil
+}
+
+func writeRows(tw io.Writer, o Outcome) {
+	tg := o.Binding.TargetGroupName()
+	nodes := nodesByIP(o)
+	row := func(change string, t elb.Target, why string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", tg, change, t, nodeName(nodes, t.IP), why)
+	}
+	for _, t := range o.Plan.Register {
+		row("register", t, "eligible node")
+	}
+	for _, t := range o.Waiting {
+		row("register", t, "waits for the security-group rule of its NodePort")
+	}
+	for _, t := range o.OverQuota {
+		row("register", t, "waits: target quota reached")
+	}
+	for _, r := range o.Rejected {
+		row("register", r.Target, fmt.Sprintf("rejected by AWS (%s), tried again later", r.Code))
+	}
+	if hc := o.Plan.HealthCheck; hc != nil {
+		fmt.Fprintf(tw, "%s\thealth-check\t%s\t-\twas %s\n", tg, hc.To, hc.From)
+	}
+	if hc := o.WaitingHealthCheck; hc != nil {
+		fmt.Fprintf(tw, "%s\thealth-check\t%s\t-\twaits for the security-group rule of its NodePort\n", tg, hc.To)
+	}
+	for _, t := range o.Plan.Deregister {
+		row("deregister", t, whyDeregister(nodes, t, o))
+	}
+	g := o.Capacity
+	for _, t := range g.Deferred {
+		row("deregister", t, fmt.Sprintf("%s; deferred: capacity guard keeps %d healthy of %d", whyDeregister(nodes, t, o), g.Floor, g.Healthy))
+	}
+	for _, t := range o.Held {
+		row("deregister", t, "waits for the node's registration on the new NodePort")
+	}
 }
 
 func summary(o Outcome) string {
@@ -53,54 +87,51 @@ func summary(o Outcome) string {
 		return fmt.Sprintf("%s: not planned: %v", tg, o.Err)
 	case o.InSync():
 		return fmt.Sprintf("%s: in sync, %d targets on port %d", tg, len(o.Desired), o.Snapshot.TrafficPort)
-	default:
-		hc := "unchanged"
-		if o.Plan.HealthCheck != nil {
-			hc = "to change"
-		}
-		line := fmt.Sprintf("%s: %d to register, %d to deregister, health check %s", tg, len(o.Plan.Register), len(o.Plan.Deregister), hc)
-		if len(o.Rules) > 0 {
-			var authorize, revoke int
-			for _, r := range o.Rules {
-				authorize += len(r.Plan.Authorize)
-				revoke += len(r.Plan.Revoke)
-			}
-			line += fmt.Sprintf(", %d security group rules to authorize, %d to revoke", authorize, revoke)
-		}
-		return line
 	}
+	hc := "unchanged"
+	if o.Plan.HealthCheck != nil {
+		hc = "to change"
+	}
+	line := fmt.Sprintf("%s: %d to register, %d to deregister, health check %s", tg, len(o.Plan.Register), len(o.Plan.Deregister), hc)
+	if n := len(o.Capacity.Deferred) + len(o.Held) + len(o.Waiting) + len(o.OverQuota) + len(o.Rejected); n > 0 {
+		line += fmt.Sprintf(", %d waiting", n)
+	}
+	return line
 }
 
-func nodesByIP(s informer.Snapshot) map[netip.Addr]informer.Node {
-	m := make(map[netip.Addr]informer.Node, len(s.Targets)+len(s.Skipped))
-	for _, n := range s.Skipped {
-		if n.IP.IsValid() {
-			m[n.IP] = n
-		}
+func rulesSummary(r RulesOutcome) string {
+	switch {
+	case r.Err != nil:
+		return fmt.Sprintf("security groups: not planned: %v", r.Err)
+	case r.InSync():
+		return fmt.Sprintf("security groups: in sync, %d groups", len(r.Outcomes))
 	}
-	for _, n := range s.Targets {
-		m[n.IP] = n
+	var authorize, revoke int
+	for _, o := range r.Outcomes {
+		authorize += len(o.Plan.Authorize)
+		revoke += len(o.Plan.Revoke)
 	}
-	return m
+	return fmt.Sprintf("security groups: %d rules to authorize, %d to revoke", authorize, revoke)
 }
 
-func nodeName(nodes map[netip.Addr]informer.Node, ip netip.Addr) string {
+func nodeName(nodes map[netip.Addr]string, ip netip.Addr) string {
 	if n, ok := nodes[ip]; ok {
-		return n.Name
+		return n
 	}
 	return "-"
 }
 
-func whyDeregister(nodes map[netip.Addr]informer.Node, t elb.Target, s informer.Snapshot) string {
-	n, ok := nodes[t.IP]
-	switch {
-	case !ok:
+func whyDeregister(nodes map[netip.Addr]string, t elb.Target, o Outcome) string {
+	if _, ok := nodes[t.IP]; !ok {
 		return "no node has this IP"
-	case n.Reason != "":
-		return n.Reason
-	case t.Port != s.TrafficPort:
-		return fmt.Sprintf("NodePort is now %d", s.TrafficPort)
-	default:
-		return "not wanted"
 	}
+	for _, n := range o.Snapshot.Skipped {
+		if n.IP == t.IP && n.Reason != "" {
+			return n.Reason
+		}
+	}
+	if t.Port != o.Snapshot.TrafficPort {
+		return fmt.Sprintf("NodePort is now %d", o.Snapshot.TrafficPort)
+	}
+	return "not wanted"
 }

@@ -3,69 +3,138 @@ package controller
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"time"
+
+	"github.com/targetsync/targetsync/pkg/elb"
+	"github.com/targetsync/targetsync/pkg/sg"
 )
 
-type status struct {
-	lastSuccess time.Time
-	lastErr     error
+// bindingState is what the controller remembers of one binding between syncs.
+type bindingState struct {
+	mu sync.Mutex
 	// running is when the sync in progress started; zero when none is.
-	running time.Time
+	running     time.Time
+	lastSuccess time.Time
+
+	healthy highWater
+	// scope is the target group's VPC and load balancer, once a Describe has told them.
+	scope      sg.Scope
+	scopeKnown bool
+	// rejected are targets AWS refused, tried again after rejectedRetryAfter.
+	rejected map[elb.Target]rejection
+	// quotaHit is when a registration last failed on the target quota, with the number of
+	// targets registered then.
+	quotaHit     time.Time
+	quotaTargets int
+	// lastDeferred and lastOverQuota are what the previous sync reported, so Events are
+	// recorded when the number changes, not on every poll.
+	lastDeferred, lastOverQuota int
+}
+
+type rejection struct {
+	elb.Rejection
+	at time.Time
+}
+
+func (c *Controller) state(name string) *bindingState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.status[name]
+	if !ok {
+		st = &bindingState{}
+		c.status[name] = st
+	}
+	return st
+}
+
+func (s *bindingState) observeHealthy(now time.Time, n int, window time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.healthy.observe(now, n, window)
+	return s.healthy.high(now, window)
+}
+
+// rejectedRecently reports whether AWS rejected t within rejectedRetryAfter.
+func (s *bindingState) rejectedRecently(t elb.Target, now time.Time) (elb.Rejection, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.rejected[t]
+	if !ok || now.Sub(r.at) > rejectedRetryAfter {
+		return elb.Rejection{}, false
+	}
+	return r.Rejection, true
+}
+
+// quotaFull reports whether registrations should not be tried: the quota was hit a short while
+// ago and no target has left since.
+func (s *bindingState) quotaFull(now time.Time, current elb.TargetGroup) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.quotaHit.IsZero() || now.Sub(s.quotaHit) > quotaRetryAfter {
+		return false
+	}
+	return registeredTargets(current) >= s.quotaTargets
+}
+
+// remember keeps what an apply learned about rejected targets and the quota.
+func (s *bindingState) remember(now time.Time, r elb.Result, current elb.TargetGroup) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range r.Registered {
+		delete(s.rejected, t)
+	}
+	for _, rj := range r.Rejected {
+		if s.rejected == nil {
+			s.rejected = map[elb.Target]rejection{}
+		}
+		s.rejected[rj.Target] = rejection{Rejection: rj, at: now}
+	}
+	switch {
+	case len(r.OverQuota) > 0:
+		s.quotaHit = now
+		s.quotaTargets = registeredTargets(current) + len(r.Registered) - len(r.Deregistered)
+	case len(r.Registered) > 0:
+		s.quotaHit = time.Time{}
+	}
+}
+
+// registeredTargets counts the targets that take up quota: all but those draining away.
+func registeredTargets(tg elb.TargetGroup) int {
+	n := 0
+	for _, o := range tg.Targets {
+		if o.State != elb.StateDraining {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *Controller) setRunning(name string, started time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.status[name]
-	s.running = started
-	c.status[name] = s
+	st := c.state(name)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.running = started
 }
 
 // Healthy returns an error when a sync has run for longer than SyncTimeout allows: the worker
 // is wedged and only a restart helps. /healthz serves it.
 func (c *Controller) Healthy() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.opts.Clock.Now()
-	for name, s := range c.status {
-		if !s.running.IsZero() && now.Sub(s.running) > SyncTimeout+time.Minute {
-			return fmt.Errorf("binding %s has been syncing for %s", name, now.Sub(s.running).Round(time.Second))
-		}
-	}
-	return nil
-}
-
-func (c *Controller) setStatus(name string, out Outcome, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.status[name]
-	s.lastErr = out.Err
-	if out.Err == nil {
-		s.lastSuccess = now
-	}
-	c.status[name] = s
-}
-
-// Ready returns nil when every binding has synced successfully within maxAge, and says which
-// binding has not otherwise. /readyz serves it.
-func (c *Controller) Ready(maxAge time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.opts.Clock.Now()
-	names := make([]string, 0, len(c.bindings))
-	for name := range c.bindings {
+	names := make([]string, 0, len(c.status))
+	for name := range c.status {
 		names = append(names, name)
 	}
+	c.mu.Unlock()
 	sort.Strings(names)
+	now := c.opts.Clock.Now()
 	for _, name := range names {
-		s := c.status[name]
-		switch {
-		case s.lastSuccess.IsZero() && s.lastErr != nil:
-			return fmt.Errorf("binding %s has not synced yet: %v", name, s.lastErr)
-		case s.lastSuccess.IsZero():
-			return fmt.Errorf("binding %s has not synced yet", name)
-		case now.Sub(s.lastSuccess) > maxAge:
-			return fmt.Errorf("binding %s last synced %s ago: %v", name, now.Sub(s.lastSuccess).Round(time.Second), s.lastErr)
+		st := c.state(name)
+		st.mu.Lock()
+		running := st.running
+		st.mu.Unlock()
+		if !running.IsZero() && now.Sub(running) > SyncTimeout+time.Minute {
+			return fmt.Errorf("%s has been syncing for %s", name, now.Sub(running).Round(time.Second))
 		}
 	}
 	return nil

@@ -2,26 +2,24 @@ package controller
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/targetsync/targetsync/pkg/elb"
 	"github.com/targetsync/targetsync/pkg/informer"
-	"github.com/targetsync/targetsync/pkg/metrics"
 	"github.com/targetsync/targetsync/pkg/sg"
 )
 
-// Event reasons recorded on the ingress Service.
+// How long a target AWS rejected, or a registration over the target quota, waits before it is
+// tried again without anything else changing. Trying on every sync would cost a few calls each
+// time and change nothing.
 const (
-	ReasonTargetsRegistered   = "TargetsRegistered"
-	ReasonTargetsDeregistered = "TargetsDeregistered"
-	ReasonHealthCheckModified = "HealthCheckModified"
-	ReasonSyncFailed          = "SyncFailed"
-	ReasonSyncRefused         = "SyncRefused"
-	ReasonRulesChanged        = "SecurityGroupRulesChanged"
+	rejectedRetryAfter = 10 * time.Minute
+	quotaRetryAfter    = 10 * time.Minute
 )
 
 // Outcome is everything one sync of one binding saw and did.
@@ -30,14 +28,39 @@ type Outcome struct {
 	Snapshot informer.Snapshot
 	Current  elb.TargetGroup
 	Desired  []elb.Target
-	Plan     elb.Plan
+	// Plan is what was (or, in dry-run, would be) applied: the computed plan less what waits.
+	Plan elb.Plan
+	// Capacity is the capacity guard's decision; Capacity.Deferred wait for healthy capacity.
+	Capacity Guarded
+	// Waiting are registrations on a NodePort whose security-group rule is not in place yet,
+	// and WaitingHealthCheck a health-check change to such a port.
+	Waiting            []elb.Target
+	WaitingHealthCheck *elb.HealthCheckChange
+	// OverQuota are registrations that do not fit in the target group's target quota.
+	OverQuota []elb.Target
+	// Held are deregistrations that wait for the same node's registration on its new port.
+	Held []elb.Target
+	// Rejected are targets AWS refused, with its reason; they are tried again later.
+	Rejected []elb.Rejection
 	Applied  elb.Result
-	// Rules are the security-group reconciles, when security groups are managed.
-	Rules []sg.Outcome
-	// Result is one of the metrics.Result* values.
-	Result string
-	Err    error
+	Result   Result
+	Err      error
 }
+
+// InSync reports whether the sync found nothing to change and nothing waiting.
+func (o Outcome) InSync() bool {
+	return o.Plan.Empty() && !o.pending() && len(o.Rejected) == 0
+}
+
+// pending reports whether something waits on a condition in AWS (target health, a rule, the
+// quota) that no cluster event will announce, so the binding must be looked at again soon.
+func (o Outcome) pending() bool {
+	return len(o.Capacity.Deferred) > 0 || len(o.Waiting) > 0 || o.WaitingHealthCheck != nil ||
+		len(o.OverQuota) > 0 || len(o.Held) > 0
+}
+
+// changed reports whether the sync changed anything in AWS.
+func (o Outcome) changed() bool { return !o.Applied.Empty() }
 
 // Sync brings one binding's target group in line with the cluster. With apply false it only
 // plans: that is dry-run mode and the plan command.
@@ -45,6 +68,7 @@ func (c *Controller) Sync(ctx context.Context, b Binding, apply bool) Outcome {
 	start := c.opts.Clock.Now()
 	log := c.log.With(zap.String("binding", b.Name), zap.String("targetGroupARN", b.TargetGroupARN))
 	out := c.sync(ctx, b, apply, log)
+	out.Result = classify(out.Err)
 	c.record(b, out, start, log)
 	return out
 }
@@ -53,13 +77,9 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, log *zap.L
 	out := Outcome{Binding: b}
 	snap, err := c.snap.Snapshot(b.Query)
 	if err != nil {
+		// The Service is the source of truth for the port; without it nothing is known,
+		// so the registered targets are left exactly as they are.
 		out.Err = err
-		out.Result = metrics.ResultError
-		if errors.Is(err, informer.ErrService) {
-			// The Service is the source of truth for the port; without it nothing is known,
-			// so the registered targets are left exactly as they are.
-			out.Result = metrics.ResultInvalid
-		}
 		return out
 	}
 	out.Snapshot = snap
@@ -70,156 +90,196 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, log *zap.L
 	groups := c.groups(b)
 	current, err := groups.Describe(ctx, b.TargetGroupARN)
 	if err != nil {
-		out.Err, out.Result = err, metrics.ResultError
+		out.Err = err
 		return out
 	}
+	c.learnScope(b, current)
+	if current.Tags, err = c.targetGroupTags(ctx, b, groups); err != nil {
+		out.Err = err
+		return out
+	}
+	if err := c.checkOwner(b, current.Tags); err != nil {
+		out.Err = err
+		return out
+	}
+	current.VPCCIDRs = c.vpcCIDRs(ctx, current.VpcID, log)
 	out.Current = current
+	st := c.state(b.Name)
+	now := c.opts.Clock.Now()
+	high := st.observeHealthy(now, healthyTargets(current), c.opts.Capacity.Window)
 
-	var hc elb.HealthCheck
-	if snap.HealthCheckPort != 0 {
-		hc = elb.HealthCheck{Protocol: "HTTP", Port: snap.HealthCheckPort, Path: b.HealthCheckPath}
-	}
-	out.Plan = elb.ComputePlan(out.Desired, hc, current)
-	if err := checkPlan(out.Plan, current); err != nil {
-		out.Err, out.Result = err, metrics.ResultInvalid
+	plan := elb.ComputePlan(elb.Desired{Targets: out.Desired, HealthCheck: desiredHealthCheck(b, snap), HealthCheckMode: healthCheckMode(snap)}, current)
+	plan = c.gate(b, plan, current, st, now, &out)
+	if err := checkNotEmpty(plan, current); err != nil {
+		out.Err = err
 		return out
 	}
-	if c.opts.SecurityGroups != nil {
-		out.Rules, err = c.syncRules(ctx, b, snap, current, apply)
-		if err != nil {
-			out.Err, out.Result = err, metrics.ResultError
-			if errors.Is(err, sg.ErrNoSources) || errors.Is(err, sg.ErrNoGroups) {
-				out.Result = metrics.ResultInvalid
-			}
-			return out
-		}
-	}
+	out.Capacity = c.opts.Capacity.guard(plan, current, snap, high)
+	out.Plan = out.Capacity.Plan
 	if out.Plan.Empty() {
-		out.Result = metrics.ResultSuccess
 		return out
 	}
 	if !apply {
 		logPlan(log, out.Plan, "planned change (dry run)")
-		out.Result = metrics.ResultSuccess
 		return out
 	}
-	out.Applied, err = groups.Apply(ctx, b.TargetGroupARN, out.Plan)
+	out.Applied, out.Err = groups.Apply(ctx, b.TargetGroupARN, out.Plan)
 	logApplied(log, out.Plan, out.Applied)
-	if err != nil {
-		out.Err, out.Result = err, metrics.ResultError
-		return out
+	out.Held = append(out.Held, out.Applied.Held...)
+	out.OverQuota = append(out.OverQuota, out.Applied.OverQuota...)
+	out.Rejected = append(out.Rejected, out.Applied.Rejected...)
+	st.remember(now, out.Applied, current)
+	if out.Applied.HealthCheck {
+		c.tags.forget() // the health-check record tag changed
 	}
-	out.Result = metrics.ResultSuccess
 	return out
 }
 
-// InSync reports whether the sync found nothing to change.
-func (o Outcome) InSync() bool {
-	if !o.Plan.Empty() {
-		return false
+// desiredHealthCheck is the health check the cluster asks for; zero when it asks for none.
+func desiredHealthCheck(b Binding, snap informer.Snapshot) elb.HealthCheck {
+	if snap.HealthCheckPort == 0 {
+		return elb.HealthCheck{}
 	}
-	for _, r := range o.Rules {
-		if !r.Plan.Empty() {
-			return false
-		}
-	}
-	return true
+	return elb.HealthCheck{Protocol: "HTTP", Port: snap.HealthCheckPort, Path: b.HealthCheckPath}
 }
 
-// changed reports whether the sync changed anything in AWS.
-func (o Outcome) changed() bool {
-	if !o.Applied.Empty() {
-		return true
+// healthCheckMode: follow the health-check NodePort when there is one; leave the health check
+// alone when its Service is missing (nothing is known); otherwise it is no longer managed, and
+// a port targetsync set is given back to traffic-port.
+func healthCheckMode(snap informer.Snapshot) elb.HealthCheckMode {
+	switch {
+	case snap.HealthCheckErr != nil:
+		return elb.HealthCheckKeep
+	case snap.HealthCheckPort != 0:
+		return elb.HealthCheckSet
 	}
-	for _, r := range o.Rules {
-		if !r.Applied.Empty() {
-			return true
-		}
-	}
-	return false
+	return elb.HealthCheckRelease
 }
 
-// record turns an outcome into metrics, Events, logs and readiness.
-func (c *Controller) record(b Binding, out Outcome, start time.Time, log *zap.Logger) {
-	tg := b.TargetGroupName()
-	now := c.opts.Clock.Now()
-	if m := c.opts.Metrics; m != nil {
-		m.Syncs.WithLabelValues(tg, out.Result).Inc()
-		m.SyncDuration.WithLabelValues(tg).Observe(now.Sub(start).Seconds())
-		m.TargetChanges.WithLabelValues(tg, metrics.OpRegister).Add(float64(out.Applied.Registered))
-		m.TargetChanges.WithLabelValues(tg, metrics.OpDeregister).Add(float64(out.Applied.Deregistered))
-		if out.Applied.HealthCheck {
-			m.TargetChanges.WithLabelValues(tg, metrics.OpHealthCheck).Inc()
-		}
-		if out.Current.ARN != "" {
-			counts := make(map[string]int, len(elb.States))
-			for _, t := range out.Current.Targets {
-				counts[t.State]++
-			}
-			for _, s := range elb.States {
-				m.TargetGroupTargets.WithLabelValues(tg, s).Set(float64(counts[s]))
-			}
-		}
-		for _, r := range out.Rules {
-			m.SecurityGroupRuleChanges.WithLabelValues(metrics.OpAuthorize).Add(float64(r.Applied.Authorized))
-			m.SecurityGroupRuleChanges.WithLabelValues(metrics.OpRevoke).Add(float64(r.Applied.Revoked))
-			m.SecurityGroupRules.WithLabelValues(r.Current.ID, metrics.OwnerTargetsync).Set(float64(r.Budget.Owned))
-			m.SecurityGroupRules.WithLabelValues(r.Current.ID, metrics.OwnerOther).Set(float64(r.Budget.Other))
-		}
-		if out.Err == nil {
-			m.TargetGroupDesiredTargets.WithLabelValues(tg).Set(float64(len(out.Desired)))
-			m.LastSuccessfulSync.WithLabelValues(tg).Set(float64(now.UnixNano()) / 1e9)
-		}
-	}
-	c.setStatus(b.Name, out, now)
-
-	ref := b.serviceRef()
-	if out.Applied.Registered > 0 {
-		c.opts.Recorder.Eventf(ref, corev1.EventTypeNormal, ReasonTargetsRegistered, "Registered %d targets in target group %s", out.Applied.Registered, tg)
-	}
-	if out.Applied.Deregistered > 0 {
-		c.opts.Recorder.Eventf(ref, corev1.EventTypeNormal, ReasonTargetsDeregistered, "Deregistered %d targets from target group %s", out.Applied.Deregistered, tg)
-	}
-	if out.Applied.HealthCheck {
-		c.opts.Recorder.Eventf(ref, corev1.EventTypeNormal, ReasonHealthCheckModified, "Health check of target group %s set to %s", tg, out.Plan.HealthCheck.To)
-	}
-	for _, r := range out.Rules {
-		if r.Applied.Empty() {
+// gate takes out of p what must wait: targets AWS rejected a short while ago, registrations
+// over a target quota that is still full, and registrations on a NodePort whose
+// security-group rule is not in place yet. A deregistration on a node's old port waits with
+// its registration on the new one (make-before-break); nothing else waits for a registration.
+func (c *Controller) gate(b Binding, p elb.Plan, current elb.TargetGroup, st *bindingState, now time.Time, out *Outcome) elb.Plan {
+	dropped := map[netip.Addr]bool{}
+	quotaFull := st.quotaFull(now, current)
+	open := map[int32]bool{}
+	var register []elb.Target
+	for _, t := range p.Register {
+		if r, ok := st.rejectedRecently(t, now); ok {
+			out.Rejected = append(out.Rejected, r)
+			dropped[t.IP] = true
 			continue
 		}
-		log.Info("security group rules changed", zap.String("securityGroupID", r.Current.ID),
-			zap.Int("authorized", r.Applied.Authorized), zap.Int("revoked", r.Applied.Revoked))
-		c.opts.Recorder.Eventf(ref, corev1.EventTypeNormal, ReasonRulesChanged, "Security group %s: %d rules authorized, %d revoked", r.Current.ID, r.Applied.Authorized, r.Applied.Revoked)
+		if quotaFull {
+			out.OverQuota = append(out.OverQuota, t)
+			dropped[t.IP] = true
+			continue
+		}
+		ok, seen := open[t.Port]
+		if !seen {
+			ok = c.portOpen(b, t.Port, current)
+			open[t.Port] = ok
+		}
+		if !ok {
+			out.Waiting = append(out.Waiting, t)
+			dropped[t.IP] = true
+			continue
+		}
+		register = append(register, t)
 	}
-	switch {
-	case out.Err == nil:
-		log.Debug("sync done", zap.Int("count", len(out.Desired)), zap.Duration("duration", now.Sub(start)))
-	case out.Result == metrics.ResultInvalid:
-		log.Warn("sync refused; targets left as they are", zap.Error(out.Err))
-		c.opts.Recorder.Eventf(ref, corev1.EventTypeWarning, ReasonSyncRefused, "Target group %s left unchanged: %v", tg, out.Err)
-	default:
-		log.Error("sync failed", zap.Error(out.Err))
-		c.opts.Recorder.Eventf(ref, corev1.EventTypeWarning, ReasonSyncFailed, "Sync of target group %s failed: %v", tg, out.Err)
+	p.Register = register
+	if hc := p.HealthCheck; hc != nil && hc.To.Port != 0 && !c.portOpen(b, hc.To.Port, current) {
+		p.HealthCheck = nil
+		out.WaitingHealthCheck = hc
 	}
-}
-
-func logPlan(log *zap.Logger, p elb.Plan, msg string) {
-	for _, t := range p.Register {
-		log.Info(msg, zap.String("op", metrics.OpRegister), zap.String("ip", t.IP.String()), zap.Int32("port", t.Port))
+	if len(out.Waiting) > 0 || out.WaitingHealthCheck != nil {
+		c.queue.Add(rulesKey)
 	}
-	if hc := p.HealthCheck; hc != nil {
-		log.Info(msg, zap.String("op", metrics.OpHealthCheck), zap.Stringer("from", hc.From), zap.Stringer("to", hc.To))
-	}
+	var deregister []elb.Target
 	for _, t := range p.Deregister {
-		log.Info(msg, zap.String("op", metrics.OpDeregister), zap.String("ip", t.IP.String()), zap.Int32("port", t.Port))
+		if dropped[t.IP] {
+			out.Held = append(out.Held, t)
+			continue
+		}
+		deregister = append(deregister, t)
+	}
+	p.Deregister = deregister
+	return p
+}
+
+// portOpen reports whether targets on port can be registered without waiting for a rule:
+// security groups are not managed, or the port already has registered targets (its rule was in
+// place before they were registered), or the last reconcile left every group open on it.
+func (c *Controller) portOpen(b Binding, port int32, current elb.TargetGroup) bool {
+	if c.opts.SecurityGroups == nil {
+		return true
+	}
+	if slices.ContainsFunc(current.Targets, func(o elb.Observed) bool { return o.Port == port && o.State != elb.StateDraining }) {
+		return true
+	}
+	return c.rulesOpen(scopeOf(current), port)
+}
+
+// learnScope notes the VPC and load balancer of a binding's target group; the security-group
+// reconciler resolves the sources from them. A new or changed scope starts a reconcile.
+func (c *Controller) learnScope(b Binding, tg elb.TargetGroup) {
+	if c.opts.SecurityGroups == nil {
+		return
+	}
+	st := c.state(b.Name)
+	c.mu.Lock()
+	changed := !st.scopeKnown || st.scope != scopeOf(tg)
+	st.scope, st.scopeKnown = scopeOf(tg), true
+	c.mu.Unlock()
+	if changed {
+		c.queue.Add(rulesKey)
 	}
 }
 
-// logApplied logs what was really changed: on a partial failure, only the part that was done.
-func logApplied(log *zap.Logger, p elb.Plan, r elb.Result) {
-	done := elb.Plan{Register: p.Register[:r.Registered], Deregister: p.Deregister[:r.Deregistered]}
-	if r.HealthCheck {
-		done.HealthCheck = p.HealthCheck
+func scopeOf(tg elb.TargetGroup) sg.Scope {
+	s := sg.Scope{VPCID: tg.VpcID}
+	if len(tg.LoadBalancerARNs) > 0 {
+		s.LoadBalancerARN = tg.LoadBalancerARNs[0]
 	}
-	logPlan(log, done, "target group changed")
+	return s
+}
+
+// targetGroupTags reads the target group's tags, reusing them for SlowReadTTL. A failed read
+// with an earlier one at hand goes on with the earlier one.
+func (c *Controller) targetGroupTags(ctx context.Context, b Binding, groups TargetGroups) (map[string]string, error) {
+	tags, ok, err := c.tags.get(b.TargetGroupARN, c.opts.Clock.Now(), SlowReadTTL, func() (map[string]string, error) {
+		return groups.Tags(ctx, b.TargetGroupARN)
+	})
+	if err != nil && !ok {
+		return nil, fmt.Errorf("read tags of target group %s: %w", b.TargetGroupName(), err)
+	}
+	return tags, nil
+}
+
+// checkOwner refuses a target group tagged as another cluster's: two clusters writing one
+// target group would each deregister the other's nodes.
+func (c *Controller) checkOwner(b Binding, tags map[string]string) error {
+	if owner := tags[elb.TagCluster]; owner != "" && owner != c.opts.ClusterName {
+		return fmt.Errorf("target group %s is tagged %s=%s, and this is cluster %s: %w",
+			b.TargetGroupName(), elb.TagCluster, owner, c.opts.ClusterName, ErrForeignOwner)
+	}
+	return nil
+}
+
+// vpcCIDRs returns the VPC's CIDR blocks when security groups are managed (the same EC2 read
+// resolves the vpc-cidr source), so targets outside the VPC are registered with
+// AvailabilityZone all at the first try. Without them, elb finds out from AWS's rejection.
+func (c *Controller) vpcCIDRs(ctx context.Context, vpcID string, log *zap.Logger) []netip.Prefix {
+	s := c.opts.SecurityGroups
+	if s == nil || vpcID == "" {
+		return nil
+	}
+	cidrs, _, err := c.cidrs.get("vpc/"+vpcID, c.opts.Clock.Now(), SlowReadTTL, func() ([]netip.Prefix, error) {
+		return s.Rules.VPCCIDRs(ctx, vpcID)
+	})
+	if err != nil {
+		log.Debug("VPC CIDR blocks unknown; targets outside the VPC are found by trying", zap.Error(err))
+	}
+	return cidrs
 }

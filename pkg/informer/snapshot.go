@@ -50,8 +50,13 @@ type Snapshot struct {
 	Skipped []Node
 	// TrafficPort is the NodePort that receives traffic.
 	TrafficPort int32
-	// HealthCheckPort is the NodePort of the health check; 0 means not managed.
+	// HealthCheckPort is the NodePort of the health check; 0 means it is not managed from a
+	// Service (the target group's own setting applies) or, with HealthCheckErr set, unknown.
 	HealthCheckPort int32
+	// HealthCheckErr says why the health-check Service's NodePort is unknown: the Service or
+	// its port is missing. The health check is then left exactly as it is, and the targets
+	// are still synced.
+	HealthCheckErr error
 }
 
 // ErrService marks a snapshot that could not be taken because a Service or port is missing
@@ -95,12 +100,9 @@ func (s *Source) Snapshot(q Query) (Snapshot, error) {
 	}
 	switch {
 	case q.HealthCheck != nil:
-		hc, err := s.service(*q.HealthCheck)
-		if err != nil {
-			return snap, err
-		}
-		if snap.HealthCheckPort, err = nodePort(hc, *q.HealthCheck); err != nil {
-			return snap, err
+		snap.HealthCheckPort, snap.HealthCheckErr = s.healthCheckPort(*q.HealthCheck)
+		if snap.HealthCheckErr != nil && !errors.Is(snap.HealthCheckErr, ErrService) {
+			return snap, snap.HealthCheckErr
 		}
 	case svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal:
 		snap.HealthCheckPort = svc.Spec.HealthCheckNodePort
@@ -127,6 +129,15 @@ func (s *Source) Snapshot(q Query) (Snapshot, error) {
 	})
 	slices.SortFunc(snap.Skipped, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
 	return snap, nil
+}
+
+// healthCheckPort reads the NodePort of the separate health-check Service.
+func (s *Source) healthCheckPort(ref PortRef) (int32, error) {
+	svc, err := s.service(ref)
+	if err != nil {
+		return 0, err
+	}
+	return nodePort(svc, ref)
 }
 
 func (s *Source) service(ref PortRef) (*corev1.Service, error) {

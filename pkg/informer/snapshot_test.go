@@ -96,6 +96,8 @@ func TestSnapshotPorts(t *testing.T) {
 		wantTraffic, wantHC int32
 		// wantErr lists parts of the error message; empty means no error.
 		wantErr []string
+		// wantHCErr are parts of the expected HealthCheckErr; the snapshot itself succeeds.
+		wantHCErr []string
 		// wantServiceErr says the error must satisfy errors.Is(err, informer.ErrService).
 		wantServiceErr bool
 	}{
@@ -176,8 +178,9 @@ func TestSnapshotPorts(t *testing.T) {
 				Traffic:     ref(ingress, intstr.FromString("https")),
 				HealthCheck: &informer.PortRef{Service: hcSvc, Port: intstr.FromString("health")},
 			},
-			wantErr:        []string{"ingress-nginx/ingress-nginx-health", "not found"},
-			wantServiceErr: true,
+			// The targets are still synced; the health check is unknown and left alone.
+			wantTraffic: 30443,
+			wantHCErr:   []string{"ingress-nginx/ingress-nginx-health", "not found"},
 		},
 		{
 			name: "missing health-check port",
@@ -186,8 +189,8 @@ func TestSnapshotPorts(t *testing.T) {
 				Traffic:     ref(ingress, intstr.FromString("https")),
 				HealthCheck: &informer.PortRef{Service: hcSvc, Port: intstr.FromString("healthz")},
 			},
-			wantErr:        []string{"ingress-nginx/ingress-nginx-health", "healthz", "health/10254"},
-			wantServiceErr: true,
+			wantTraffic: 30443,
+			wantHCErr:   []string{"ingress-nginx/ingress-nginx-health", "healthz", "health/10254"},
 		},
 		{
 			name:        "healthCheckNodePort with externalTrafficPolicy Local",
@@ -230,6 +233,17 @@ func TestSnapshotPorts(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("Snapshot() error = %v", err)
+			}
+			if len(got.Targets) != 1 {
+				t.Errorf("Snapshot() has %d targets, want 1", len(got.Targets))
+			}
+			for _, w := range tt.wantHCErr {
+				if got.HealthCheckErr == nil || !strings.Contains(got.HealthCheckErr.Error(), w) {
+					t.Errorf("HealthCheckErr = %v, want it to contain %q", got.HealthCheckErr, w)
+				}
+			}
+			if len(tt.wantHCErr) == 0 && got.HealthCheckErr != nil {
+				t.Errorf("HealthCheckErr = %v, want nil", got.HealthCheckErr)
 			}
 			if got.TrafficPort != tt.wantTraffic || got.HealthCheckPort != tt.wantHC {
 				t.Errorf("ports = traffic %d, health check %d; want %d, %d", got.TrafficPort, got.HealthCheckPort, tt.wantTraffic, tt.wantHC)

@@ -6,17 +6,6 @@ import (
 
 const namespace = "targetsync"
 
-// Sync results, the values of the result label.
-const (
-	// ResultSuccess: the target group matches the cluster (after changes, or with none needed).
-	ResultSuccess = "success"
-	// ResultError: AWS or the API server failed; the sync is retried with backoff.
-	ResultError = "error"
-	// ResultInvalid: the cluster state cannot be trusted to plan from (Service or port missing,
-	// or the plan would empty the target group); nothing was changed.
-	ResultInvalid = "invalid"
-)
-
 // Target change operations, the values of the op label.
 const (
 	OpRegister    = "register"
@@ -45,6 +34,11 @@ type Metrics struct {
 	IsLeader                  prometheus.Gauge
 	SecurityGroupRules        *prometheus.GaugeVec
 	SecurityGroupRuleChanges  *prometheus.CounterVec
+	SecurityGroupSyncs        *prometheus.CounterVec
+	DeferredDeregistrations   *prometheus.GaugeVec
+	CapacityFloor             *prometheus.GaugeVec
+	PendingRegistrations      *prometheus.GaugeVec
+	RejectedTargets           *prometheus.GaugeVec
 }
 
 // New creates the metrics and registers them on reg.
@@ -60,7 +54,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"target_group"}),
 		Syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "syncs_total",
-			Help: "Syncs of a target group, by result: success, error (retried), invalid (nothing changed).",
+			Help: "Syncs of a target group, by result: success, retry (AWS or the API server failed; retried with backoff), no_retry (retrying cannot help; waits for a change or the resync), refused (input not trustworthy or owned by another cluster; nothing changed).",
 		}, []string{"target_group", "result"}),
 		SyncDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "sync_duration_seconds",
@@ -96,8 +90,29 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "security_group_rule_changes_total",
 			Help: "Security-group ingress rules authorized or revoked.",
 		}, []string{"op"}),
+		SecurityGroupSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "security_group_syncs_total",
+			Help: "Reconciles of the worker security-group rules, which serve every binding at once, by result as for syncs_total.",
+		}, []string{"result"}),
+		DeferredDeregistrations: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "deferred_deregistrations",
+			Help: "Deregistrations the healthy-capacity guard holds back until enough targets are healthy.",
+		}, []string{"target_group"}),
+		CapacityFloor: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "capacity_floor_targets",
+			Help: "Least number of healthy targets the capacity guard keeps while deregistering targets of nodes that still exist; 0 when nothing is being deregistered.",
+		}, []string{"target_group"}),
+		PendingRegistrations: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "pending_registrations",
+			Help: "Registrations that wait, by reason: quota (the target group's target quota is reached) or security_group_rule (the rule for a new NodePort is not in place yet).",
+		}, []string{"target_group", "reason"}),
+		RejectedTargets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "rejected_targets",
+			Help: "Targets AWS refused to register, by its error code; each is reported on its Node and tried again later.",
+		}, []string{"target_group", "reason"}),
 	}
-	reg.MustRegister(m.SecurityGroupRules, m.SecurityGroupRuleChanges, m.TargetGroupTargets, m.TargetGroupDesiredTargets, m.Syncs, m.SyncDuration,
+	reg.MustRegister(m.SecurityGroupSyncs, m.DeferredDeregistrations, m.CapacityFloor, m.PendingRegistrations, m.RejectedTargets,
+		m.SecurityGroupRules, m.SecurityGroupRuleChanges, m.TargetGroupTargets, m.TargetGroupDesiredTargets, m.Syncs, m.SyncDuration,
 		m.LastSuccessfulSync, m.TargetChanges, m.AWSAPICalls, m.AWSAPICallDuration, m.IsLeader)
 	return m
 }
