@@ -63,7 +63,11 @@ func writeRows(tw io.Writer, o Outcome) {
 		row("register", r.Target, fmt.Sprintf("rejected by AWS (%s), tried again later", r.Code))
 	}
 	if hc := o.Plan.HealthCheck; hc != nil {
-		fmt.Fprintf(tw, "%s\thealth-check\t%s\t-\twas %s\n", tg, hc.To, hc.From)
+		why := "was " + hc.From.String()
+		if hc.RecordOnly() {
+			why = "unchanged; record the port in tag " + elb.TagHealthCheckPort
+		}
+		fmt.Fprintf(tw, "%s\thealth-check\t%s\t-\t%s\n", tg, hc.To, why)
 	}
 	if hc := o.WaitingHealthCheck; hc != nil {
 		fmt.Fprintf(tw, "%s\thealth-check\t%s\t-\twaits for the security-group rule of its NodePort\n", tg, hc.To)
