@@ -26,6 +26,7 @@ const usage = `targetsync keeps NLB IP target groups equal to the worker nodes o
 Usage:
   targetsync run [flags]       watch the cluster and keep the target groups in sync
   targetsync plan [flags]      compare once and print what run would change (exit 2 on drift)
+  targetsync bootstrap [flags] create what is missing of the NLB, target group, listener and health-check Service
   targetsync version           print the version
   targetsync help [command]    show this help, or a command's flags
 `
@@ -48,6 +49,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 		}
 		fmt.Fprint(stdout, usage)
 		return ExitOK
+	case "bootstrap":
+		return bootstrapCommand(ctx, rest, stdout, stderr, version)
 	case "run", "plan":
 	default:
 		fmt.Fprintf(stderr, "targetsync: unknown command %q\n\n%s", cmd, usage)
