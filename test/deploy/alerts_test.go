@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +16,9 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/targetsync/targetsync/pkg/controller"
+	"github.com/targetsync/targetsync/pkg/elb"
 )
 
 var update = flag.Bool("update", false, "regenerate deploy/manifests/prometheusrule.yaml from deploy/prometheus/alerts.yaml")
@@ -22,12 +26,17 @@ var update = flag.Bool("update", false, "regenerate deploy/manifests/prometheusr
 // requiredAlerts are the alerts operations relies on; removing one must be a decision.
 var requiredAlerts = []string{
 	"TargetsyncAWSThrottled",
+	"TargetsyncDeregistrationsDeferred",
 	"TargetsyncNoHealthyTargets",
 	"TargetsyncNoLeader",
 	"TargetsyncNoRecentSync",
+	"TargetsyncSecurityGroupSyncsFailing",
 	"TargetsyncSyncsFailing",
+	"TargetsyncTargetQuotaReached",
 	"TargetsyncTargetsDrift",
+	"TargetsyncTargetsRejected",
 	"TargetsyncTargetsUnhealthy",
+	"TargetsyncWaitingForSecurityGroupRule",
 }
 
 var (
@@ -300,10 +309,88 @@ func TestDashboardQueriesAreValidPromQL(t *testing.T) {
 	}
 	t.Logf("%d queries in %d panels parse", n, len(titles))
 
-	for _, want := range []string{"Targets by state", "Desired vs registered", "Target changes", "Sync latency",
-		"AWS calls by operation", "AWS errors by code", "Leader by replica"} {
+	for _, want := range []string{"Targets by state", "Desired vs registered", "Target changes", "Syncs by result",
+		"Sync latency", "Capacity guard", "Pending and rejected targets", "AWS calls by operation", "AWS errors by code",
+		"Leader by replica"} {
 		if !slices.Contains(titles, want) {
 			t.Errorf("the dashboard has no %q panel", want)
+		}
+	}
+}
+
+// exportedLabelValues are, for the labels whose values the code fixes, every value it exports.
+// An alert, a dashboard query or a promtool test naming any other value watches a series that
+// never exists: the alert stays silent, the test passes against a world that is not ours.
+func exportedLabelValues() map[string]map[string][]string {
+	var results []string
+	for _, r := range controller.Results {
+		results = append(results, r.Label())
+	}
+	return map[string]map[string][]string{
+		"targetsync_syncs_total":                {"result": results},
+		"targetsync_security_group_syncs_total": {"result": results},
+		"targetsync_pending_registrations":      {"reason": {controller.PendingQuota, controller.PendingRule}},
+		"targetsync_target_group_targets":       {"state": elb.States},
+	}
+}
+
+var (
+	// selectorRE finds a metric name with its label matchers, in PromQL, in runbook text and in
+	// promtool series alike; quotes may be escaped inside a template string.
+	selectorRE = regexp.MustCompile(`\b(targetsync_[a-z0-9_]+)\{([^}]*)\}`)
+	matcherRE  = regexp.MustCompile(`([a-z_]+)\s*(=~|!~|!=|=)\s*\\?"([^"\\]*)\\?"`)
+)
+
+func TestAlertsAndDashboardUseLabelValuesTheCodeExports(t *testing.T) {
+	texts := map[string]string{}
+	for _, f := range []string{alertsFile, alertsTestFile} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[filepath.Base(f)] = string(b)
+	}
+	var queries []string
+	for _, p := range readDashboard(t).Panels {
+		for _, q := range p.Targets {
+			queries = append(queries, q.Expr)
+		}
+	}
+	texts[filepath.Base(dashboardFile)] = strings.Join(queries, "\n")
+
+	known := exportedLabelValues()
+	seen := map[string]bool{}
+	for file, text := range texts {
+		for _, sel := range selectorRE.FindAllStringSubmatch(text, -1) {
+			metric, matchers := sel[1], sel[2]
+			for _, m := range matcherRE.FindAllStringSubmatch(matchers, -1) {
+				label, op, value := m[1], m[2], m[3]
+				allowed, fixed := known[metric][label]
+				if !fixed {
+					continue
+				}
+				values := []string{value}
+				if op == "=~" || op == "!~" {
+					values = strings.Split(value, "|")
+				}
+				for _, v := range values {
+					seen[metric+" "+label+"="+v] = true
+					if !slices.Contains(allowed, v) {
+						t.Errorf("%s: %s{%s%s%q}: the code exports %s only as %q", file, metric, label, op, value, label, allowed)
+					}
+				}
+			}
+		}
+	}
+	// The alerts must still look at the values that mean trouble.
+	for _, want := range []string{
+		"targetsync_syncs_total result=retry", "targetsync_syncs_total result=no_retry",
+		"targetsync_security_group_syncs_total result=retry", "targetsync_security_group_syncs_total result=no_retry",
+		"targetsync_security_group_syncs_total result=refused",
+		"targetsync_pending_registrations reason=quota", "targetsync_pending_registrations reason=security_group_rule",
+	} {
+		if !seen[want] {
+			t.Errorf("no alert, test or panel selects %s", want)
 		}
 	}
 }

@@ -171,6 +171,26 @@ func TestIAMPolicyIsWellFormedAndLeastPrivilege(t *testing.T) {
 			t.Errorf("pkg/ tags rules with %q, but no statement allows that tag (aws:RequestTag/%s)", key, key)
 		}
 	}
+
+	// Tagging a target group must be limited to the one key the ELB code writes: an AddTags
+	// that could write targetsync.io/cluster would let targetsync take over (or give away) any
+	// target group it can tag, and the ownership tag is the only thing keeping two clusters
+	// from writing one group.
+	hcKey := stringConst(t, "TagHealthCheckPort")
+	if hcKey == "" {
+		t.Error("no TagHealthCheckPort constant under pkg/ (pkg/elb's health-check tag): point this check at its new name")
+	}
+	for _, s := range p.Statement {
+		if !slices.Contains(s.Action, "elasticloadbalancing:AddTags") {
+			continue
+		}
+		if keys := s.Condition["ForAllValues:StringEquals"]["aws:TagKeys"]; !slices.Equal(keys, []string{hcKey}) {
+			t.Errorf("statement %s grants elasticloadbalancing:AddTags for tag keys %q, want exactly [%q]", s.Sid, keys, hcKey)
+		}
+		if _, ok := s.Condition["StringEquals"]["aws:ResourceTag/"+stringConst(t, "TagCluster")]; !ok {
+			t.Errorf("statement %s grants elasticloadbalancing:AddTags without the aws:ResourceTag/targetsync.io/cluster condition", s.Sid)
+		}
+	}
 }
 
 func scopedByTag(c map[string]map[string]stringList) bool {

@@ -242,6 +242,9 @@ func TestDeploymentIsHardenedAndWired(t *testing.T) {
 	if err != nil {
 		t.Fatalf("targetsync run %s: %v", strings.Join(c.Args[1:], " "), err)
 	}
+	if cfg.ClusterName == "" || cfg.ClusterName != shippedClusterName(t) {
+		t.Errorf("parsed config: cluster name %q, want the shipped config's %q (it is required)", cfg.ClusterName, shippedClusterName(t))
+	}
 	if !cfg.LeaderElect || cfg.MetricsBindAddress != ":8080" || cfg.HealthProbeBindAddress != ":8081" {
 		t.Errorf("parsed config: leaderElect=%v metrics=%q probes=%q, want true :8080 :8081",
 			cfg.LeaderElect, cfg.MetricsBindAddress, cfg.HealthProbeBindAddress)
@@ -268,6 +271,9 @@ func TestDeploymentIsHardenedAndWired(t *testing.T) {
 	pdb := typed[policyv1.PodDisruptionBudget](t, find(t, objs, "PodDisruptionBudget", "targetsync"))
 	if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.String() != "1" {
 		t.Errorf("PodDisruptionBudget minAvailable = %v, want 1: a drain may take one replica, never both", pdb.Spec.MinAvailable)
+	}
+	if p := pdb.Spec.UnhealthyPodEvictionPolicy; p == nil || *p != policyv1.AlwaysAllow {
+		t.Errorf("PodDisruptionBudget unhealthyPodEvictionPolicy = %v, want AlwaysAllow: an unready targetsync must never block node drains", p)
 	}
 }
 

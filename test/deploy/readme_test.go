@@ -3,10 +3,16 @@ package deploy
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/targetsync/targetsync/pkg/config"
+	"github.com/targetsync/targetsync/pkg/elb"
+	"github.com/targetsync/targetsync/pkg/sg"
 )
 
 // TestREADMEOverlayRenders renders the example overlay in deploy/README.md against the base, so
@@ -63,4 +69,40 @@ func TestREADMEOverlayRenders(t *testing.T) {
 			t.Errorf("the overlay did not label the %s for Prometheus: %v", kind, o.GetLabels())
 		}
 	}
+}
+
+// TestREADMEStatesTheDefaultsAndTagsTheCodeUses keeps the operator-facing statements in
+// deploy/README.md equal to the code: the guard's flag defaults, and the adoption commands with
+// the tag key the ownership check reads.
+func TestREADMEStatesTheDefaultsAndTagsTheCodeUses(t *testing.T) {
+	b, err := os.ReadFile(repoPath("deploy", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	d := config.Default()
+	for _, want := range []string{
+		"--max-deregister-fraction=" + strconv.FormatFloat(d.MaxDeregisterFraction, 'g', -1, 64),
+		"--capacity-window=" + shortDuration(d.CapacityWindow.Duration),
+		"unhealthyPodEvictionPolicy: AlwaysAllow",
+		"aws elbv2 add-tags --resource-arns <ARN> --tags Key=" + elb.TagCluster + ",Value=<cluster>",
+		"aws ec2 create-tags --resources <sg-id> --tags Key=" + sg.GroupTagCluster + ",Value=<cluster>",
+		elb.TagHealthCheckPort,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("deploy/README.md does not say %q", want)
+		}
+	}
+}
+
+// shortDuration writes d as people do: 1m rather than Go's 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/targetsync/targetsync/internal/testenv"
@@ -24,6 +26,7 @@ import (
 type world struct {
 	ctx   context.Context
 	cp    *controlPlane
+	moto  *testenv.Moto
 	aws   *testenv.AWS
 	nlb   *testenv.NLB
 	ns    string
@@ -32,6 +35,9 @@ type world struct {
 	nodes int
 }
 
+// clusterName is the --cluster-name of every run here (required by targetsync).
+const clusterName = "deploy-test"
+
 // newWorld builds the world for a test named name; nodePort must be unique among the tests,
 // since NodePorts are allocated cluster-wide.
 func newWorld(t *testing.T, name string, nodePort int32) *world {
@@ -39,8 +45,8 @@ func newWorld(t *testing.T, name string, nodePort int32) *world {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	cp := controlPlaneFor(t)
-	_, clients := motoFor(t)
-	w := &world{ctx: ctx, cp: cp, aws: clients, ns: "ingress-" + name, port: nodePort}
+	moto, clients := motoFor(t)
+	w := &world{ctx: ctx, cp: cp, moto: moto, aws: clients, ns: "ingress-" + name, port: nodePort}
 	var err error
 	if w.nlb, err = clients.CreateNLB(ctx, name, nodePort); err != nil {
 		t.Fatal(err)
@@ -73,10 +79,37 @@ func newWorld(t *testing.T, name string, nodePort int32) *world {
 func (w *world) args(kubeconfig string, extra ...string) []string {
 	return append([]string{"run",
 		"--kubeconfig", kubeconfig,
+		"--cluster-name", clusterName,
 		"--target-group-arn", w.nlb.TargetGroupARN,
 		"--service", w.ns + "/ingress-nginx-controller",
 		"--service-port", "http",
 	}, extra...)
+}
+
+// throughProxy sends this test's AWS calls through a fault-injecting proxy in front of moto, for
+// the AWS behaviours moto lacks (rejected targets, errors), and returns it.
+func (w *world) throughProxy(t *testing.T) *testenv.Proxy {
+	t.Helper()
+	p, err := testenv.StartProxy(w.moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	testenv.SetAWSEnv(t.Setenv, p.URL)
+	return p
+}
+
+// securityGroup creates a worker security group in the world's VPC, untagged (which targetsync
+// writes), and returns its ID.
+func (w *world) securityGroup(t *testing.T) string {
+	t.Helper()
+	out, err := w.aws.EC2.CreateSecurityGroup(w.ctx, &ec2.CreateSecurityGroupInput{
+		GroupName: awssdk.String("workers"), Description: awssdk.String("worker nodes"), VpcId: awssdk.String(w.nlb.VpcID),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return awssdk.ToString(out.GroupId)
 }
 
 // waitTargets waits until the target group holds exactly the world's nodes.
@@ -183,32 +216,60 @@ func scrape(addr string) (string, error) {
 
 // TestRunningInstanceExportsEveryMetricTheAlertsAndDashboardUse scrapes a running targetsync
 // after it has synced: an alert on a metric that is never exported would stay silent forever.
+//
+// Some series exist only once something happened: the security-group metrics once the rules are
+// managed, targetsync_rejected_targets once AWS rejected a target. So the run manages a worker
+// security group, and one node's address is rejected by AWS (through the proxy, as AWS answers
+// InvalidTarget); the rejection must be reported on that Node and must not hold up the others.
+// Only samples count, never a HELP line: what the alerts need is series the code really sets.
 func TestRunningInstanceExportsEveryMetricTheAlertsAndDashboardUse(t *testing.T) {
 	w := newWorld(t, "metrics", 30181)
+	proxy := w.throughProxy(t)
+	group := w.securityGroup(t)
+	const rejectedIP, rejectedNode = "10.0.1.200", "metrics-node-rejected"
+	proxy.RejectTarget(rejectedIP, "InvalidTarget", "The following targets are not valid: "+rejectedIP)
+	if err := testenv.CreateNode(w.ctx, w.cp.client, rejectedNode, rejectedIP); err != nil {
+		t.Fatal(err)
+	}
 	addr, err := testenv.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, w.args(w.cp.kubeconfig, "--metrics-bind-address", addr, "--health-probe-bind-address", "0", "--log-level", "warn")...)
+	p := start(t, w.args(w.cp.kubeconfig, "--security-group-id", group,
+		"--metrics-bind-address", addr, "--health-probe-bind-address", "0", "--log-level", "warn")...)
 	w.waitTargets(t, p)
 
-	var body string
-	poll(t, time.Minute, "a successful sync in the metrics", p, func() (bool, string) {
-		var err error
-		if body, err = scrape(addr); err != nil {
-			return false, err.Error()
-		}
-		return strings.Contains(body, "targetsync_last_successful_sync_timestamp_seconds{"), "no last successful sync yet"
-	})
-	samples := exported(body)
 	used := usedMetricNames(t)
-	for _, name := range used {
-		if _, ok := samples[name]; !ok {
-			t.Errorf("%s is used by the alerts or the dashboard but not exported", name)
-		}
-	}
 	if len(used) < 10 {
 		t.Errorf("found only %d metric names in the alerts and the dashboard: %q", len(used), used)
+	}
+	var samples map[string][]string
+	missing := func() []string {
+		var out []string
+		for _, name := range used {
+			if _, ok := samples[name]; !ok {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		body, err := scrape(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples = exported(body)
+		if len(missing()) == 0 || time.Now().After(deadline) {
+			break
+		}
+		if code, exited := p.Exited(); exited {
+			t.Fatalf("targetsync exited %d:\n%s", code, p.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, name := range missing() {
+		t.Errorf("%s is used by the alerts or the dashboard but not exported", name)
 	}
 
 	// The alerts compare states against zero, so every state must be exported even when no
@@ -220,6 +281,24 @@ func TestRunningInstanceExportsEveryMetricTheAlertsAndDashboardUse(t *testing.T)
 			t.Errorf("targetsync_target_group_targets%s is not exported; have %q", want, samples["targetsync_target_group_targets"])
 		}
 	}
+	// The label values the alerts select on, exported by a real sync.
+	for metric, want := range map[string][]string{
+		"targetsync_pending_registrations": {
+			fmt.Sprintf(`{reason="quota",target_group=%q}`, tg),
+			fmt.Sprintf(`{reason="security_group_rule",target_group=%q}`, tg),
+		},
+		"targetsync_rejected_targets":           {fmt.Sprintf(`{reason="InvalidTarget",target_group=%q}`, tg)},
+		"targetsync_deferred_deregistrations":   {fmt.Sprintf(`{target_group=%q}`, tg)},
+		"targetsync_capacity_floor_targets":     {fmt.Sprintf(`{target_group=%q}`, tg)},
+		"targetsync_syncs_total":                {fmt.Sprintf(`{result="success",target_group=%q}`, tg)},
+		"targetsync_security_group_syncs_total": {`{result="success"}`},
+	} {
+		for _, l := range want {
+			if !slices.Contains(samples[metric], l) {
+				t.Errorf("%s%s is not exported; have %q", metric, l, samples[metric])
+			}
+		}
+	}
 	var elbCalls bool
 	for _, l := range samples["targetsync_aws_api_calls_total"] {
 		elbCalls = elbCalls || strings.Contains(l, `service="elasticloadbalancingv2"`) && strings.Contains(l, `code="OK"`)
@@ -227,7 +306,98 @@ func TestRunningInstanceExportsEveryMetricTheAlertsAndDashboardUse(t *testing.T)
 	if !elbCalls {
 		t.Errorf(`no targetsync_aws_api_calls_total{service="elasticloadbalancingv2",code="OK"}; have %q`, samples["targetsync_aws_api_calls_total"])
 	}
+
+	// The TargetsyncTargetsRejected runbook finds the reason with this field selector.
+	poll(t, time.Minute, "a TargetRejected Event on the rejected Node", p, func() (bool, string) {
+		evs, err := w.cp.client.CoreV1().Events("").List(w.ctx, metav1.ListOptions{
+			FieldSelector: "involvedObject.kind=Node,reason=TargetRejected"})
+		if err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Name == rejectedNode && strings.Contains(e.Message, "InvalidTarget") {
+				return true, ""
+			}
+			seen = append(seen, e.InvolvedObject.Name+": "+e.Message)
+		}
+		return false, fmt.Sprint(seen)
+	})
 	t.Logf("%d metric names checked: %s", len(used), strings.Join(used, " "))
+}
+
+// TestReadinessIgnoresAWSFailures: the PodDisruptionBudget lets unready replicas be evicted, and
+// the README promises that AWS trouble never makes a replica unready. A leader whose every AWS
+// call is denied must stay ready while its syncs fail, and say so in its metrics. A sync that
+// AccessDenied ends is not retried before the next resync, hence the short resync period.
+func TestReadinessIgnoresAWSFailures(t *testing.T) {
+	w := newWorld(t, "readiness", 30183)
+	proxy := w.throughProxy(t)
+	for _, action := range []string{"DescribeTargetGroups", "DescribeTargetHealth", "DescribeTags", "RegisterTargets", "DeregisterTargets"} {
+		proxy.Fail(action, "AccessDenied")
+	}
+	metricsAddr, err := testenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	probeAddr, err := testenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, w.args(w.cp.kubeconfig, "--leader-elect", "--leader-election-namespace", w.ns,
+		"--leader-election-id", "targetsync-readiness", "--resync-period", "2s", "--metrics-bind-address", metricsAddr,
+		"--health-probe-bind-address", probeAddr, "--log-level", "error")...)
+
+	// Once it leads (its caches are synced by then), it must answer ready at every look while
+	// its syncs keep failing, for longer than three resync periods: the old rule (a successful
+	// sync within three resync periods) would have made it unready by then.
+	var unready []string
+	ready := func() {
+		resp, err := http.Get("http://" + probeAddr + "/readyz")
+		if err != nil {
+			unready = append(unready, err.Error())
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			unready = append(unready, fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(body))))
+		}
+	}
+	var since time.Time
+	poll(t, time.Minute, "syncs failing on the leader for over three resync periods", p, func() (bool, string) {
+		body, err := scrape(metricsAddr)
+		if err != nil {
+			return false, err.Error()
+		}
+		var failed float64
+		leader := false
+		for _, l := range strings.Split(body, "\n") {
+			leader = leader || l == "targetsync_is_leader 1"
+			if strings.HasPrefix(l, "targetsync_syncs_total{") && !strings.Contains(l, `result="success"`) {
+				var v float64
+				if _, err := fmt.Sscan(l[strings.LastIndexByte(l, ' ')+1:], &v); err == nil {
+					failed += v
+				}
+			}
+		}
+		if !leader {
+			return false, "not leading yet"
+		}
+		ready()
+		if failed > 0 && since.IsZero() {
+			since = time.Now()
+		}
+		return failed >= 4 && !since.IsZero() && time.Since(since) > 7*time.Second,
+			fmt.Sprintf("%.0f failed syncs, failing since %v", failed, since)
+	})
+	ready()
+	if len(unready) > 0 {
+		t.Errorf("/readyz of a leader whose AWS calls fail answered %d times not ready, first %s; AWS failures must not make it unready", len(unready), unready[0])
+	}
+	if n := proxy.Count("RegisterTargets") + proxy.Count("DeregisterTargets"); n != 0 {
+		t.Errorf("%d target changes attempted without a successful read", n)
+	}
 }
 
 // TestShippedRBACIsEnoughToSyncAndLead runs targetsync as the ServiceAccount of the manifests,
