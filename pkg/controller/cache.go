@@ -48,9 +48,21 @@ func (c *ttlCache[V]) put(key string, now time.Time, v V) {
 	c.entries[key] = cached[V]{at: now, val: v}
 }
 
-// forget drops every entry, so the next get reads again.
+// peek returns the value for key as last read, however old, without reading.
+func (c *ttlCache[V]) peek(key string) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	return e.val, ok
+}
+
+// forget makes every entry stale, so the next get reads again; until a read succeeds, get and
+// peek still answer with the old value.
 func (c *ttlCache[V]) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries = nil
+	for k, e := range c.entries {
+		e.at = time.Time{}
+		c.entries[k] = e
+	}
 }

@@ -157,6 +157,10 @@ func (c *Controller) syncRules(ctx context.Context, apply bool) RulesOutcome {
 		}
 		cidrs[scope] = got
 		desired = append(desired, rules...)
+		// The bindings register targets outside the VPC with AvailabilityZone all from this.
+		_, _, _ = c.cidrs.get(vpcKey(scope.VPCID), now, SlowReadTTL, func() ([]netip.Prefix, error) {
+			return s.Rules.VPCCIDRs(ctx, scope.VPCID)
+		})
 	}
 
 	out.Outcomes, err = s.Rules.Reconcile(ctx, groups, sg.Desired{Rules: desired, Complete: out.Complete}, apply)

@@ -102,7 +102,7 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, log *zap.L
 		out.Err = err
 		return out
 	}
-	current.VPCCIDRs = c.vpcCIDRs(ctx, current.VpcID, log)
+	current.VPCCIDRs = c.vpcCIDRs(current.VpcID)
 	out.Current = current
 	st := c.state(b.Name)
 	now := c.opts.Clock.Now()
@@ -267,19 +267,15 @@ func (c *Controller) checkOwner(b Binding, tags map[string]string) error {
 	return nil
 }
 
-// vpcCIDRs returns the VPC's CIDR blocks when security groups are managed (the same EC2 read
-// resolves the vpc-cidr source), so targets outside the VPC are registered with
-// AvailabilityZone all at the first try. Without them, elb finds out from AWS's rejection.
-func (c *Controller) vpcCIDRs(ctx context.Context, vpcID string, log *zap.Logger) []netip.Prefix {
-	s := c.opts.SecurityGroups
-	if s == nil || vpcID == "" {
+// vpcCIDRs returns the VPC's CIDR blocks as the security-group reconciler last read them, so
+// targets outside the VPC are registered with AvailabilityZone all at the first try. A binding
+// never waits on EC2 for them: without them, elb finds out from AWS's rejection.
+func (c *Controller) vpcCIDRs(vpcID string) []netip.Prefix {
+	if c.opts.SecurityGroups == nil || vpcID == "" {
 		return nil
 	}
-	cidrs, _, err := c.cidrs.get("vpc/"+vpcID, c.opts.Clock.Now(), SlowReadTTL, func() ([]netip.Prefix, error) {
-		return s.Rules.VPCCIDRs(ctx, vpcID)
-	})
-	if err != nil {
-		log.Debug("VPC CIDR blocks unknown; targets outside the VPC are found by trying", zap.Error(err))
-	}
+	cidrs, _ := c.cidrs.peek(vpcKey(vpcID))
 	return cidrs
 }
+
+func vpcKey(vpcID string) string { return "vpc/" + vpcID }

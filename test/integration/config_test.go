@@ -31,6 +31,7 @@ func TestOneProcessKeepsSeveralTargetGroupsFromAConfigFile(t *testing.T) {
 
 	file := filepath.Join(t.TempDir(), "targetsync.yaml")
 	cfg := fmt.Sprintf(`kubeconfig: %s
+clusterName: test
 metricsBindAddress: "0"
 healthProbeBindAddress: "0"
 logLevel: warn
@@ -82,12 +83,21 @@ func TestDryRunLogsThePlanAndChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	f.ingress(30080)
 	f.node("w1", "10.0.1.191")
-	p := f.start("--dry-run", "--log-level", "info")
+	p, addr := f.startMetered("--dry-run", "--log-level", "info", "--resync-period", "1s", "--min-sync-interval", "100ms")
 	eventually(t, 30*time.Second, "dry-run plan logged", func() (bool, string) {
 		out := p.Output()
 		return strings.Contains(out, "planned change (dry run)") && strings.Contains(out, `"ip":"10.0.1.191"`), out
 	})
-	if n := proxy.Mutations(); n != 0 {
+	// The sync that logged the plan and the resync after it have ended, both successfully: had
+	// either applied anything, the proxy would have seen it by now.
+	f.waitSyncs(addr, 2)
+	if n := metric(scrape(t, addr), "targetsync_syncs_total", `result="success"`, `target_group="web-http"`); n < 2 {
+		t.Fatalf("successful dry-run syncs = %v, want >= 2: a failing sync writes nothing either", n)
+	}
+	if n := writes(); n != 0 || proxy.Mutations() != 0 {
 		t.Errorf("dry run made %d mutating calls: %v", n, proxy.Counts())
+	}
+	if got, err := f.aws.Targets(f.ctx, f.nlb.TargetGroupARN); err != nil || len(got) != 0 {
+		t.Errorf("targets after a dry run = %v, %v; want none", got, err)
 	}
 }

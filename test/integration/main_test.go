@@ -11,12 +11,23 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/targetsync/targetsync/internal/testenv"
+)
+
+// clusterName is the --cluster-name every test runs with.
+const clusterName = "test"
+
+// Target group tags targetsync reads and writes, spelled out: they are an interface to
+// operators, so the tests pin them rather than follow the code's constants.
+const (
+	tagCluster         = "targetsync.io/cluster"
+	tagHealthCheckPort = "targetsync.io/health-check-port"
 )
 
 var (
@@ -101,6 +112,7 @@ func newFixture(t testing.TB) *fixture {
 func (f *fixture) args(cmd string, extra ...string) []string {
 	a := []string{cmd,
 		"--kubeconfig", kube.Kubeconfig,
+		"--cluster-name", clusterName,
 		"--target-group-arn", f.nlb.TargetGroupARN,
 		"--service", f.ns + "/ingress-nginx-controller",
 		"--service-port", "http",
@@ -163,14 +175,141 @@ func (f *fixture) waitTargets(want []string) {
 // scrape returns the metrics text of a running instance.
 func scrape(t testing.TB, addr string) string {
 	t.Helper()
+	m, err := tryScrape(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// tryScrape is scrape for an instance that may not be serving yet.
+func tryScrape(addr string) (string, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
-	return string(b)
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// startMetered is start with the metrics endpoint on a free loopback address, which it returns.
+func (f *fixture) startMetered(extra ...string) (*testenv.Process, string) {
+	f.t.Helper()
+	addr, err := testenv.FreeAddr()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return f.start(append([]string{"--metrics-bind-address", addr}, extra...)...), addr
+}
+
+// metric reads one sample's value from a scrape; -1 when absent.
+func metric(text, name string, labels ...string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := sample(line, name, labels); ok {
+			return v
+		}
+	}
+	return -1
+}
+
+// metricSum adds up every sample of name that carries all labels; 0 when there is none.
+func metricSum(text, name string, labels ...string) float64 {
+	sum := 0.0
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := sample(line, name, labels); ok {
+			sum += v
+		}
+	}
+	return sum
+}
+
+func sample(line, name string, labels []string) (float64, bool) {
+	if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+		return 0, false
+	}
+	for _, l := range labels {
+		if !strings.Contains(line, l) {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+	return v, err == nil
+}
+
+// syncs is targetsync_syncs_total of target group tg, summed over results. A sync is counted
+// when it has ended: after every AWS call it made.
+func syncs(text, tg string) float64 {
+	return metricSum(text, "targetsync_syncs_total", `target_group="`+tg+`"`)
+}
+
+// waitSyncs waits until the instance serving metrics on addr has ended at least n syncs of the
+// fixture's target group, whatever their result.
+func (f *fixture) waitSyncs(addr string, n float64) {
+	f.t.Helper()
+	eventually(f.t, 30*time.Second, fmt.Sprintf("%v syncs of %s ended", n, f.nlb.TargetGroupName), func() (bool, string) {
+		m, err := tryScrape(addr)
+		if err != nil {
+			return false, err.Error() // not serving yet
+		}
+		got := syncs(m, f.nlb.TargetGroupName)
+		return got >= n, fmt.Sprintf("%v syncs", got)
+	})
+}
+
+// waitSettled waits until a sync of the fixture's target group that started after every target
+// change recorded so far has ended without changing anything: whatever the instance on addr was
+// going to write for the state it has seen, it has written.
+func (f *fixture) waitSettled(addr string) {
+	f.t.Helper()
+	tg := f.nlb.TargetGroupName
+	waitQuiet(f.t, addr, "a sync of "+tg+" that changed nothing", func(m string) (float64, float64) {
+		return syncs(m, tg), metricSum(m, "targetsync_target_changes_total", `target_group="`+tg+`"`)
+	})
+}
+
+// waitRulesSettled is waitSettled for the security-group reconcile.
+func waitRulesSettled(t testing.TB, addr string) {
+	t.Helper()
+	waitQuiet(t, addr, "a security-group reconcile that changed nothing", func(m string) (float64, float64) {
+		return metricSum(m, "targetsync_security_group_syncs_total"), metricSum(m, "targetsync_security_group_rule_changes_total")
+	})
+}
+
+// waitQuiet waits until the counts read from addr's metrics show a run (a sync, a reconcile)
+// that ended after a scrape and changed nothing since it. Runs of one kind go one at a time, so
+// the first one counted after a scrape started after every one that scrape counted had ended;
+// a run records its changes together with its count.
+func waitQuiet(t testing.TB, addr, what string, counts func(metrics string) (runs, changes float64)) {
+	t.Helper()
+	baseRuns, baseChanges := -1.0, -1.0
+	eventually(t, 30*time.Second, what, func() (bool, string) {
+		m, err := tryScrape(addr)
+		if err != nil {
+			return false, err.Error() // not serving yet
+		}
+		r, c := counts(m)
+		if baseRuns >= 0 && r > baseRuns && c == baseChanges {
+			// The count goes up a moment before the changes are added: look once more.
+			if m, err = tryScrape(addr); err != nil {
+				return false, err.Error()
+			}
+			_, c = counts(m)
+		}
+		seen := fmt.Sprintf("%v runs, %v changes", r, c)
+		if baseRuns < 0 || c != baseChanges {
+			baseRuns, baseChanges = r, c // a new start: wait for a run after this scrape
+			return false, seen
+		}
+		return r > baseRuns, seen
+	})
+}
+
+// writes counts the calls through the proxy that change AWS state: proxy.Mutations and the ELB
+// tag writes it does not count. Compare it with 0 only.
+func writes() int {
+	return proxy.Mutations() + proxy.Count("AddTags") + proxy.Count("RemoveTags")
 }

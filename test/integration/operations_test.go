@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -10,33 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/targetsync/targetsync/internal/testenv"
 )
-
-// metric reads one sample's value from a scrape; -1 when absent.
-func metric(text, name string, labels ...string) float64 {
-	for _, line := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		match := true
-		for _, l := range labels {
-			if !strings.Contains(line, l) {
-				match = false
-			}
-		}
-		if !match {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-		if err == nil {
-			return v
-		}
-	}
-	return -1
-}
 
 func TestBurstOf200NodesIsRegisteredInAtMostTwoCalls(t *testing.T) {
 	f := newFixture(t)
@@ -44,10 +25,8 @@ func TestBurstOf200NodesIsRegisteredInAtMostTwoCalls(t *testing.T) {
 	// The interval is wider than the default 1s so that creating 200 nodes through a loaded
 	// API server fits in it on a slow machine; the property is the same: one sync at the
 	// leading edge, one for everything that arrived while it was held.
-	f.start("--min-sync-interval", "5s")
-	eventually(t, 30*time.Second, "initial sync", func() (bool, string) {
-		return proxy.Count("DescribeTargetHealth") >= 1, fmt.Sprint(proxy.Counts())
-	})
+	_, addr := f.startMetered("--min-sync-interval", "5s")
+	f.waitSyncs(addr, 1) // the start-up sync has ended; the burst is all that is left
 
 	var want []string
 	var wg sync.WaitGroup
@@ -73,6 +52,9 @@ func TestBurstOf200NodesIsRegisteredInAtMostTwoCalls(t *testing.T) {
 	t.Logf("created 200 nodes in %s", time.Since(start).Round(time.Millisecond))
 
 	f.waitTargets(testenv.Expect(30080, want...))
+	// Count once a sync after the last registration has found nothing to do, so a third call
+	// on its way would be counted.
+	f.waitSettled(addr)
 	if n := proxy.Count("RegisterTargets"); n > 2 {
 		t.Errorf("200 nodes joining took %d RegisterTargets calls, want at most 2", n)
 	}
@@ -111,6 +93,8 @@ func TestTargetHealthIsExportedAndDrainingTargetsAreRegisteredAgain(t *testing.T
 	eventually(t, 30*time.Second, "draining target registered again", func() (bool, string) {
 		return proxy.Count("RegisterTargets") >= 1, fmt.Sprint(proxy.Counts())
 	})
+	// A sync deregisters after it registers: let the one that registered end before looking.
+	f.waitSyncs(addr, syncs(scrape(t, addr), "web-http")+1)
 	if n := proxy.Count("DeregisterTargets"); n != 0 {
 		t.Errorf("an unhealthy or draining target of an eligible node was deregistered (%d calls)", n)
 	}
@@ -142,9 +126,9 @@ func TestMissingServiceIsReportedAndTargetsAreLeftAlone(t *testing.T) {
 		}
 		return false, fmt.Sprint(len(evs.Items), " events")
 	})
-	eventually(t, 30*time.Second, "invalid sync counted", func() (bool, string) {
+	eventually(t, 30*time.Second, "refused sync counted", func() (bool, string) {
 		m := scrape(t, addr)
-		return metric(m, "targetsync_syncs_total", `result="invalid"`, `target_group="web-http"`) >= 1, m
+		return metric(m, "targetsync_syncs_total", `result="refused"`, `target_group="web-http"`) >= 1, m
 	})
 	got, err := f.aws.Targets(f.ctx, f.nlb.TargetGroupARN)
 	if err != nil {
@@ -158,6 +142,9 @@ func TestMissingServiceIsReportedAndTargetsAreLeftAlone(t *testing.T) {
 	}
 }
 
+// Readiness is caches synced, never AWS health: an unready replica blocks every node drain in
+// the cluster through its PodDisruptionBudget. Before the change (f3af150) /readyz failed once
+// no sync had succeeded for three resync periods, and no sync was counted no_retry.
 func TestProbes(t *testing.T) {
 	f := newFixture(t)
 	f.ingress(30080)
@@ -166,7 +153,8 @@ func TestProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.start("--health-probe-bind-address", addr, "--resync-period", "1s", "--min-sync-interval", "100ms")
+	const resync = time.Second
+	_, metricsAddr := f.startMetered("--health-probe-bind-address", addr, "--resync-period", resync.String(), "--min-sync-interval", "100ms")
 	get := func(path string) int {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -175,23 +163,34 @@ func TestProbes(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	eventually(t, 30*time.Second, "/readyz ok after the first sync", func() (bool, string) {
+	eventually(t, 30*time.Second, "/readyz ok once the caches are synced", func() (bool, string) {
 		c := get("/readyz")
 		return c == http.StatusOK, strconv.Itoa(c)
 	})
 	if c := get("/healthz"); c != http.StatusOK {
 		t.Errorf("/healthz = %d, want 200", c)
 	}
+	f.waitTargets(testenv.Expect(30080, "10.0.1.111"))
+	noRetry := func() float64 {
+		return metricSum(scrape(t, metricsAddr), "targetsync_syncs_total", `result="no_retry"`, `target_group="web-http"`)
+	}
+	before := noRetry()
 
-	// With AWS refusing every read, syncs fail; after three resync periods readiness goes.
+	// AWS refuses every read, for good (AccessDenied is terminal): syncs fail, and keep failing
+	// for more than three resync periods; the replica stays ready and live all along.
 	proxy.Fail("DescribeTargetGroups", "AccessDenied")
 	t.Cleanup(func() { proxy.Fail("DescribeTargetGroups", "") })
-	eventually(t, 30*time.Second, "/readyz fails without recent successful sync", func() (bool, string) {
-		c := get("/readyz")
-		return c == http.StatusServiceUnavailable, strconv.Itoa(c)
+	failing := time.Now()
+	eventually(t, 30*time.Second, "syncs failing no_retry for over three resync periods", func() (bool, string) {
+		r, h := get("/readyz"), get("/healthz")
+		if r != http.StatusOK || h != http.StatusOK {
+			t.Fatalf("/readyz = %d, /healthz = %d after AWS failed for %s; want both 200", r, h, time.Since(failing).Round(time.Millisecond))
+		}
+		n := noRetry()
+		return n >= before+3 && time.Since(failing) > 3*resync+resync/2, fmt.Sprintf("%v no_retry syncs after %s", n-before, time.Since(failing).Round(time.Millisecond))
 	})
-	if c := get("/healthz"); c != http.StatusOK {
-		t.Errorf("/healthz = %d while AWS fails, want 200: the process itself is fine", c)
+	if c := get("/readyz"); c != http.StatusOK {
+		t.Errorf("/readyz = %d after AWS failed for %s, want 200", c, time.Since(failing).Round(time.Millisecond))
 	}
 }
 
@@ -237,19 +236,51 @@ func TestLeaderElectionLetsOneOfTwoReplicasWrite(t *testing.T) {
 		leader = l
 		return n == 1, fmt.Sprintf("%d leaders", n)
 	})
+	other := 1 - leader
+
+	// A node joins while both run; once the leader has registered it and a later sync found
+	// nothing to do, a standby that synced too would have written by now.
+	f.node("w3", "10.0.1.123")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.121", "10.0.1.123"))
+	f.waitSettled(addrs[leader])
+	standby := scrape(t, addrs[other])
+	if metric(standby, "targetsync_is_leader") != 0 {
+		t.Fatalf("replica %d is not the leader but says it is:\n%s", other, standby)
+	}
+	// Its AWS calls are counted (the start-up ownership check reads the tags), so no write
+	// sample means no write was made.
+	if n := metricSum(standby, "targetsync_aws_api_calls_total", `operation="DescribeTags"`); n < 1 {
+		t.Errorf("standby counted %v DescribeTags calls, want its start-up read counted", n)
+	}
+	for _, op := range writeOperations {
+		if n := metricSum(standby, "targetsync_aws_api_calls_total", `operation="`+op+`"`); n != 0 {
+			t.Errorf("standby made %v %s calls", n, op)
+		}
+	}
+	if n := metricSum(standby, "targetsync_syncs_total"); n != 0 {
+		t.Errorf("standby ran %v syncs, want none", n)
+	}
 
 	// The leader steps down (it releases the Lease); the other takes over and keeps syncing.
 	if code := procs[leader].Stop(); code != 0 {
 		t.Fatalf("leader exited %d: %s", code, procs[leader].Output())
 	}
 	procs[leader] = nil
-	other := 1 - leader
 	eventually(t, 40*time.Second, "the other replica leads", func() (bool, string) {
 		return metric(scrape(t, addrs[other]), "targetsync_is_leader") == 1, ""
 	})
 	f.node("w2", "10.0.1.122")
-	f.waitTargets(testenv.Expect(30080, "10.0.1.121", "10.0.1.122"))
+	f.waitTargets(testenv.Expect(30080, "10.0.1.121", "10.0.1.122", "10.0.1.123"))
+	// Once leading, the same counter shows its writes.
+	if n := metricSum(scrape(t, addrs[other]), "targetsync_aws_api_calls_total", `operation="RegisterTargets"`); n < 1 {
+		t.Errorf("new leader counted %v RegisterTargets calls after registering w2", n)
+	}
 }
+
+// writeOperations are the AWS operations that change state, as targetsync_aws_api_calls_total
+// names them.
+var writeOperations = []string{"RegisterTargets", "DeregisterTargets", "ModifyTargetGroup", "AddTags",
+	"AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress"}
 
 var planRow = regexp.MustCompile(`(?m)^web-http\s+register\s+10\.0\.1\.131:30080\s+w1\s+eligible node$`)
 
@@ -291,6 +322,7 @@ func TestBadInputEndsWithOneClearLineAndChangesNothing(t *testing.T) {
 		{"unreadable kubeconfig", f.argsWith("run", "--kubeconfig", "/nonexistent/kubeconfig"), `invalid --kubeconfig "/nonexistent/kubeconfig"`},
 		{"malformed ARN", f.argsWith("run", "--target-group-arn", "arn:aws:elasticloadbalancing:us-east-1:123:loadbalancer/net/x/y"), `invalid --target-group-arn`},
 		{"missing service in plan", f.argsWith("plan", "--service", f.ns+"/nope"), "service not found"},
+		{"no cluster name", without(f.args("run"), "--cluster-name"), `invalid --cluster-name "": required`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,4 +365,68 @@ func (f *fixture) argsWith(cmd string, kv ...string) []string {
 		}
 	}
 	return a
+}
+
+// without is args less flag and its value.
+func without(args []string, flag string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == flag {
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
+
+// A target group tagged for another cluster is never written: run refuses to start, in one
+// line that names the tag and the other cluster. Tagged for this cluster, it is synced. Before
+// the change (f3af150) the tag was not read at all: run started, registered w1 and ran until
+// the test's deadline, exiting 0.
+func TestTargetGroupOfAnotherClusterIsNeverWritten(t *testing.T) {
+	f := newFixture(t)
+	f.ingress(30080)
+	f.node("w1", "10.0.1.151")
+	f.tagTargetGroup(tagCluster, "other-cluster")
+	proxy.ResetCounts()
+
+	// Bounded, so a run that does not refuse ends (exit 0) instead of hanging the test.
+	ctx, cancel := context.WithTimeout(f.ctx, 20*time.Second)
+	defer cancel()
+	code, _, errOut := testenv.Exec(ctx, f.args("run")...)
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 {
+		t.Errorf("run against another cluster's target group exited %d, want 1\n%s", code, errOut)
+	}
+	if !strings.HasPrefix(last, "targetsync run: ") || !strings.Contains(last, tagCluster+"=other-cluster") ||
+		!strings.Contains(last, clusterName) {
+		t.Errorf("last stderr line = %q, want one line naming %s=other-cluster and this cluster", last, tagCluster)
+	}
+	if n := strings.Count(errOut, "other-cluster"); n != 1 {
+		t.Errorf("stderr names the other cluster %d times, want once:\n%s", n, errOut)
+	}
+	if n := writes(); n != 0 {
+		t.Errorf("refused run made %d mutating calls: %v", n, proxy.Counts())
+	}
+	if got, err := f.aws.Targets(f.ctx, f.nlb.TargetGroupARN); err != nil || len(got) != 0 {
+		t.Errorf("targets = %v, %v; want none", got, err)
+	}
+
+	// Tagged for this cluster, it is ours.
+	f.tagTargetGroup(tagCluster, clusterName)
+	f.start()
+	f.waitTargets(testenv.Expect(30080, "10.0.1.151"))
+}
+
+// tagTargetGroup sets a tag on the fixture's target group, directly in moto.
+func (f *fixture) tagTargetGroup(key, value string) {
+	f.t.Helper()
+	if _, err := f.aws.ELB.AddTags(f.ctx, &elbv2.AddTagsInput{
+		ResourceArns: []string{f.nlb.TargetGroupARN},
+		Tags:         []elbtypes.Tag{{Key: aws.String(key), Value: aws.String(value)}},
+	}); err != nil {
+		f.t.Fatal(err)
+	}
 }

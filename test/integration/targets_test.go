@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -84,7 +86,15 @@ func TestIneligibleNodesAreDeregistered(t *testing.T) {
 			f.ingress(30080)
 			f.node("staying", "10.0.1.21")
 			f.node("leaving", "10.0.1.22")
-			f.start()
+			var extra []string
+			if tt.name != "deleted" {
+				// Taking one of two healthy targets out is below the capacity guard's floor, so
+				// the guard would defer it for good; these cases are about which nodes are
+				// eligible, not about the guard. A deleted node is exempt from the guard, so
+				// that case runs with the default guard on and proves the exemption too.
+				extra = []string{"--max-deregister-fraction", "1"}
+			}
+			f.start(extra...)
 			f.waitTargets(testenv.Expect(30080, "10.0.1.21", "10.0.1.22"))
 
 			tt.change(f)
@@ -216,22 +226,158 @@ func TestRestartInSyncMakesNoMutatingCalls(t *testing.T) {
 	f.ingress(30080)
 	f.node("w1", "10.0.1.81")
 	f.node("w2", "10.0.1.82")
-	first := testenv.Start(f.args("run", "--min-sync-interval", "50ms")...)
+	firstAddr, err := testenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := testenv.Start(f.args("run", "--min-sync-interval", "50ms", "--metrics-bind-address", firstAddr)...)
 	f.waitTargets(testenv.Expect(30080, "10.0.1.81", "10.0.1.82"))
-	// Wait for the verification sync that follows a change, then stop.
-	eventually(t, 30*time.Second, "verification sync", func() (bool, string) {
-		return proxy.Count("DescribeTargetHealth") >= 2, fmt.Sprint(proxy.Counts())
-	})
+	// Wait for the verification sync that follows a change to find nothing to do, then stop.
+	f.waitSettled(firstAddr)
 	if code := first.Stop(); code != 0 {
 		t.Fatalf("first run exited %d: %s", code, first.Output())
 	}
 
 	proxy.ResetCounts()
-	f.start()
-	eventually(t, 30*time.Second, "a sync after restart", func() (bool, string) {
-		return proxy.Count("DescribeTargetHealth") >= 1, fmt.Sprint(proxy.Counts())
-	})
-	if n := proxy.Mutations(); n != 0 {
+	_, addr := f.startMetered("--resync-period", "1s", "--min-sync-interval", "100ms")
+	// The start-up sync and the resync after it have both ended: anything they were going to
+	// write has reached the proxy.
+	f.waitSyncs(addr, 2)
+	if n := metric(scrape(t, addr), "targetsync_syncs_total", `result="success"`, `target_group="web-http"`); n < 2 {
+		t.Fatalf("successful syncs after restart = %v, want >= 2: a failing sync writes nothing either", n)
+	}
+	if n := writes(); n != 0 || proxy.Mutations() != 0 {
 		t.Errorf("restart with everything in sync made %d mutating calls: %v", n, proxy.Counts())
 	}
+}
+
+// A health-check Service that goes away leaves the health check as it is, and the target group
+// still follows the nodes. Before the change (f3af150) a missing health-check Service failed
+// the whole snapshot: every sync was refused (Event SyncRefused, "service not found"), so w2
+// was never registered and the test times out waiting for it.
+func TestMissingHealthCheckServiceDoesNotBlockTargetChanges(t *testing.T) {
+	f := newFixture(t)
+	svc := f.ingress(30080)
+	hc, err := kube.Client.CoreV1().Services(f.ns).Create(f.ctx, testenv.HealthCheckService(f.ns, 30230), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.node("w1", "10.0.1.86")
+	// Start-up requires the health-check Service; it goes away afterwards.
+	_, addr := f.startMetered("--health-check-service", f.ns+"/ingress-nginx-healthcheck", "--health-check-service-port", "healthz")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.86"))
+	f.waitHealthCheckPort("30230")
+	f.waitSettled(addr) // the health-check tag is written too
+
+	if err := kube.Client.CoreV1().Services(f.ns).Delete(f.ctx, hc.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Only a sync that saw the Service gone proves anything: wait for its Event, which names it.
+	reason := f.waitEvent(svc.Name, "", hc.Name)
+	if reason != "HealthCheckServiceMissing" {
+		t.Errorf("Event naming the missing health-check Service has reason %s, want HealthCheckServiceMissing", reason)
+	}
+	proxy.ResetCounts()
+
+	f.node("w2", "10.0.1.87")
+	f.waitTargets(testenv.Expect(30080, "10.0.1.86", "10.0.1.87"))
+	f.waitSettled(addr)
+	if got, err := f.aws.HealthCheckPort(f.ctx, f.nlb.TargetGroupARN); err != nil || got != "30230" {
+		t.Errorf("health-check port = %q, %v; want 30230 left as it was", got, err)
+	}
+	if n := proxy.Count("ModifyTargetGroup"); n != 0 {
+		t.Errorf("ModifyTargetGroup called %d times while the health-check Service was missing", n)
+	}
+	if got := f.tags()[tagHealthCheckPort]; got != "30230" {
+		t.Errorf("tag %s = %q, want 30230 left as it was", tagHealthCheckPort, got)
+	}
+}
+
+// When the health check stops being managed (externalTrafficPolicy Local -> Cluster, no
+// separate health-check Service), the port targetsync set is given back: nothing serves the
+// healthCheckNodePort any more. Before the change (f3af150) a health check that was no longer
+// wanted was left alone, on a port nobody answered, and the test times out waiting for
+// traffic-port.
+func TestHealthCheckIsGivenBackWhenNoLongerManaged(t *testing.T) {
+	f := newFixture(t)
+	svc := testenv.IngressService(f.ns, 30080)
+	svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+	svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+	svc.Spec.HealthCheckNodePort = 30240
+	if _, err := kube.Client.CoreV1().Services(f.ns).Create(f.ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.node("w1", "10.0.1.88")
+	_, addr := f.startMetered()
+	f.waitHealthCheckPort("30240")
+	// A port is given back only if targetsync recorded it as the one it set, which the sync
+	// that set it does last.
+	f.waitSettled(addr)
+	if tags := f.tags(); tags[tagHealthCheckPort] != "30240" {
+		t.Errorf("tags = %v, want %s=30240 recorded", tags, tagHealthCheckPort)
+	}
+
+	cur, err := kube.Client.CoreV1().Services(f.ns).Get(f.ctx, svc.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+	cur.Spec.HealthCheckNodePort = 0
+	if _, err := kube.Client.CoreV1().Services(f.ns).Update(f.ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitHealthCheckPort("traffic-port")
+	eventually(t, 30*time.Second, "traffic-port recorded", func() (bool, string) {
+		tags := f.tags()
+		return tags[tagHealthCheckPort] == "traffic-port", fmt.Sprint(tags)
+	})
+	f.waitTargets(testenv.Expect(30080, "10.0.1.88"))
+}
+
+// waitHealthCheckPort waits until the target group's health-check port setting is want.
+func (f *fixture) waitHealthCheckPort(want string) {
+	f.t.Helper()
+	eventually(f.t, 30*time.Second, "health check port "+want, func() (bool, string) {
+		got, err := f.aws.HealthCheckPort(f.ctx, f.nlb.TargetGroupARN)
+		return err == nil && got == want, got
+	})
+}
+
+// tags reads the fixture's target group's tags from moto.
+func (f *fixture) tags() map[string]string {
+	f.t.Helper()
+	out, err := f.aws.ELB.DescribeTags(f.ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{f.nlb.TargetGroupARN}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	tags := map[string]string{}
+	for _, d := range out.TagDescriptions {
+		for _, tag := range d.Tags {
+			tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+	}
+	return tags
+}
+
+// waitEvent waits for an Event with reason (any, if empty) on the Service named service whose
+// message contains text, and returns its reason.
+func (f *fixture) waitEvent(service, reason, text string) string {
+	f.t.Helper()
+	var found string
+	eventually(f.t, 30*time.Second, fmt.Sprintf("Event %s on %s naming %s", reason, service, text), func() (bool, string) {
+		evs, err := kube.Client.CoreV1().Events(f.ns).List(f.ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for _, e := range evs.Items {
+			if (reason == "" || e.Reason == reason) && e.InvolvedObject.Name == service && strings.Contains(e.Message, text) {
+				found = e.Reason
+				return true, ""
+			}
+			seen = append(seen, e.Reason+": "+e.Message)
+		}
+		return false, fmt.Sprint(seen)
+	})
+	return found
 }
