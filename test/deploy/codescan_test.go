@@ -16,12 +16,13 @@ import (
 	"testing"
 )
 
-// codeActions scans the non-test Go files under pkg/ for the AWS operations they can call, as
-// IAM actions, each with where it was seen. An operation counts when it is a method of an
-// interface taking the SDK's <Op>Input (the narrow API interfaces), is called as .api.<Op>(ctx,
-// or has its <Op>Input built (paginators call the operation themselves). An input that tags
-// what it creates (TagSpecifications) also needs ec2:CreateTags.
-func codeActions(t *testing.T, root string) map[string][]string {
+// codeActions scans the non-test Go files under root for the AWS operations they can call, as
+// IAM actions, each with where it was seen. include, when not nil, picks the files by their path
+// relative to root's parent, with slashes ("pkg/sg/api.go"). An operation counts when it is a
+// method of an interface taking the SDK's <Op>Input (the narrow API interfaces), is called as
+// .api.<Op>(ctx, or has its <Op>Input built (paginators call the operation themselves). An input
+// that tags what it creates also needs the service's tagging action (see tagOnCreate).
+func codeActions(t *testing.T, root string, include func(rel string) bool) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	add := func(action, where string) {
@@ -35,6 +36,14 @@ func codeActions(t *testing.T, root string) map[string][]string {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return err
 		}
+		rel, err := filepath.Rel(filepath.Dir(root), path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if include != nil && !include(rel) {
+			return nil
+		}
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return err
@@ -43,7 +52,6 @@ func codeActions(t *testing.T, root string) map[string][]string {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(filepath.Dir(root), path)
 		services := sdkImports(t, f, rel)
 		// The package's narrow interface tells which service a bare .api call goes to.
 		apiService := ""
@@ -67,11 +75,16 @@ func codeActions(t *testing.T, root string) map[string][]string {
 				if svc == "" || !strings.HasSuffix(typ, "Input") {
 					return true
 				}
-				add(svc+":"+strings.TrimSuffix(typ, "Input"), rel)
+				op := strings.TrimSuffix(typ, "Input")
+				add(svc+":"+op, rel)
+				tag := tagOnCreate[svc]
+				if !strings.HasPrefix(op, tag.onlyFor) {
+					return true
+				}
 				for _, e := range n.Elts {
 					if kv, ok := e.(*ast.KeyValueExpr); ok {
-						if id, ok := kv.Key.(*ast.Ident); ok && id.Name == "TagSpecifications" {
-							add(svc+":CreateTags", rel+" (tag on create)")
+						if id, ok := kv.Key.(*ast.Ident); ok && id.Name == tag.field {
+							add(svc+":"+tag.action, rel+" (tag on create)")
 						}
 					}
 				}
@@ -100,6 +113,16 @@ func codeActions(t *testing.T, root string) map[string][]string {
 	return out
 }
 
+// tagOnCreate says, per IAM prefix, which field of an <Op>Input tags what the operation creates
+// and which action AWS then authorizes as well: ec2 inputs take TagSpecifications and need
+// ec2:CreateTags; the elbv2 Create*Input types (CreateLoadBalancer, CreateTargetGroup,
+// CreateListener, ...) take Tags and need elasticloadbalancing:AddTags. onlyFor is the operation
+// prefix the field means that on ("" for every operation).
+var tagOnCreate = map[string]struct{ field, action, onlyFor string }{
+	"ec2":                  {field: "TagSpecifications", action: "CreateTags"},
+	"elasticloadbalancing": {field: "Tags", action: "AddTags", onlyFor: "Create"},
+}
+
 // sdkImports maps the names under which f imports AWS SDK service packages to IAM prefixes.
 func sdkImports(t *testing.T, f *ast.File, rel string) map[string]string {
 	t.Helper()
@@ -112,7 +135,7 @@ func sdkImports(t *testing.T, f *ast.File, rel string) map[string]string {
 		}
 		prefix, known := iamPrefixes[rest]
 		if !known {
-			t.Errorf("%s imports the AWS SDK package %s: add its IAM prefix to iamPrefixes and its actions to deploy/iam-policy.json", rel, path)
+			t.Errorf("%s imports the AWS SDK package %s: add its IAM prefix to iamPrefixes and its actions to the IAM policy of the command that calls it (deploy/iam-policy.json for run and plan, deploy/iam-policy-bootstrap.json for bootstrap)", rel, path)
 			continue
 		}
 		name := rest
@@ -261,6 +284,21 @@ import (
 
 var in = &ec2.CreateSecurityGroupInput{TagSpecifications: []types.TagSpecification{}}
 `,
+		"lb/create.go": `package lb
+
+import (
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+var tagged = &elbv2.CreateListenerInput{Tags: []types.Tag{}}
+`,
+		"boot/create.go": `package boot
+
+import elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+var plain = &elbv2.CreateLoadBalancerInput{}
+`,
 		"fw/rules_test.go": `package fw
 
 import "github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -277,14 +315,31 @@ var ignored = &ec2.DeleteVpcInput{}
 			t.Fatal(err)
 		}
 	}
-	got := slices.Sorted(maps.Keys(codeActions(t, root)))
+	got := slices.Sorted(maps.Keys(codeActions(t, root, nil)))
 	want := []string{
 		"ec2:CreateSecurityGroup",
 		"ec2:CreateTags",
+		"elasticloadbalancing:AddTags",
+		"elasticloadbalancing:CreateListener",
+		"elasticloadbalancing:CreateLoadBalancer",
 		"elasticloadbalancing:DeleteTargetGroup",
 		"elasticloadbalancing:DescribeTargetGroups",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("scan found %q, want %q", got, want)
+	}
+
+	// include picks files by their path from root's parent, as the per-command checks do.
+	got = slices.Sorted(maps.Keys(codeActions(t, root, func(rel string) bool { return strings.HasPrefix(rel, "pkg/boot/") })))
+	if want := []string{"elasticloadbalancing:CreateLoadBalancer"}; !slices.Equal(got, want) {
+		t.Errorf("scan of pkg/boot/ found %q, want %q", got, want)
+	}
+
+	// Every service the scan knows has its tag-on-create field, or a tagged create would
+	// pass the scan and fail in AWS.
+	for svc, prefix := range iamPrefixes {
+		if tagOnCreate[prefix].field == "" {
+			t.Errorf("iamPrefixes knows %s but tagOnCreate does not say how %s tags on create", svc, prefix)
+		}
 	}
 }
