@@ -26,7 +26,9 @@ const usage = `targetsync keeps NLB IP target groups equal to the worker nodes o
 Usage:
   targetsync run [flags]       watch the cluster and keep the target groups in sync
   targetsync plan [flags]      compare once and print what run would change (exit 2 on drift)
+  targetsync status [flags]    print the targets, health check and rules as AWS and the cluster see them; changes nothing
   targetsync bootstrap [flags] create what is missing of the NLB, target group, listener and health-check Service
+  targetsync expose [flags]    publish a Service port at PREFIX.CLUSTER_ID.DOMAIN through an Ingress
   targetsync version           print the version
   targetsync help [command]    show this help, or a command's flags
 `
@@ -43,7 +45,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 		fmt.Fprintf(stdout, "targetsync %s\n", version)
 		return ExitOK
 	case "help", "-h", "--help":
-		if len(rest) > 0 && (rest[0] == "run" || rest[0] == "plan") {
+		if len(rest) > 0 && (rest[0] == "run" || rest[0] == "plan" || rest[0] == "status") {
 			fmt.Fprintf(stdout, "Usage: targetsync %s [flags]\n\nFlags:\n%s", rest[0], config.Usage(rest[0]))
 			return ExitOK
 		}
@@ -51,7 +53,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 		return ExitOK
 	case "bootstrap":
 		return bootstrapCommand(ctx, rest, stdout, stderr, version)
-	case "run", "plan":
+	case "expose":
+		return exposeCommand(ctx, rest, stdout, stderr, version)
+	case "run", "plan", "status":
 	default:
 		fmt.Fprintf(stderr, "targetsync: unknown command %q\n\n%s", cmd, usage)
 		return ExitError
@@ -68,6 +72,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 	}
 	if cmd == "plan" {
 		return Plan(ctx, cfg, Deps{Version: version, LogOutput: stderr}, stdout, stderr)
+	}
+	if cmd == "status" {
+		return Status(ctx, cfg, Deps{Version: version, LogOutput: stderr}, stdout, stderr)
 	}
 	if err := Run(ctx, cfg, Deps{Version: version, LogOutput: stderr}); err != nil {
 		fmt.Fprintf(stderr, "targetsync run: %s\n", oneLine(err))

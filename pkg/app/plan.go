@@ -9,11 +9,12 @@ import (
 
 	"github.com/targetsync/targetsync/pkg/config"
 	"github.com/targetsync/targetsync/pkg/controller"
+	"github.com/targetsync/targetsync/pkg/report"
 )
 
-// Plan syncs every binding once without applying anything, prints the plans as a table, and
-// returns ExitOK when everything is in sync, ExitDrift when something would change, and
-// ExitError when a binding could not be planned.
+// Plan syncs every binding once without applying anything, prints the plans as a table (with
+// --output json or yaml: as report.Plan), and returns ExitOK when everything is in sync,
+// ExitDrift when something would change, and ExitError when a binding could not be planned.
 func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "targetsync plan: %s\n", oneLine(err))
@@ -54,7 +55,12 @@ func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writ
 	for _, b := range w.bindings {
 		outcomes = append(outcomes, w.ctrl.Sync(ctx, b, false))
 	}
-	if err := controller.WritePlan(stdout, outcomes, rules); err != nil {
+	if cfg.Output == config.OutputJSON || cfg.Output == config.OutputYAML {
+		err = report.Encode(stdout, cfg.Output, controller.PlanReport(outcomes, rules))
+	} else {
+		err = controller.WritePlan(stdout, outcomes, rules)
+	}
+	if err != nil {
 		return fail(err)
 	}
 	code := ExitOK

@@ -77,6 +77,16 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	}
 	w.informers.Start(ctx)
 	defer w.informers.Shutdown()
+	// What the leader runs: the controller, and with --domain the Ingress publisher beside it.
+	work := w.ctrl.Run
+	if cfg.Domain != "" {
+		pub, err := startPublishing(ctx, cfg, kube, log, recorder)
+		if err != nil {
+			return err
+		}
+		defer pub.Shutdown()
+		work = alongside(w.ctrl.Run, pub.Run)
+	}
 
 	var leaderHealth *leaderelection.HealthzAdaptor
 	if cfg.LeaderElect {
@@ -110,10 +120,10 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	if !cfg.LeaderElect {
 		m.IsLeader.Set(1)
 		probes.setLeading(true)
-		w.ctrl.Run(ctx)
+		work(ctx)
 		return nil
 	}
-	return lead(ctx, cfg, kube, log, m, leaderHealth, probes, w.ctrl)
+	return lead(ctx, cfg, kube, log, m, leaderHealth, probes, work)
 }
 
 // wiring is the informers and controller a command works with.
@@ -208,7 +218,7 @@ func checkServices(w *wiring, cfg config.Config) error {
 }
 
 func lead(ctx context.Context, cfg config.Config, kube kubernetes.Interface, log *zap.Logger, m *metrics.Metrics,
-	health *leaderelection.HealthzAdaptor, p *probes, ctrl *controller.Controller) error {
+	health *leaderelection.HealthzAdaptor, p *probes, work func(context.Context)) error {
 	ns := cfg.LeaderElectionNamespace
 	if ns == "" {
 		ns = podNamespace()
@@ -234,7 +244,7 @@ func lead(ctx context.Context, cfg config.Config, kube kubernetes.Interface, log
 				log.Info("became leader", zap.String("lease", ns+"/"+cfg.LeaderElectionID))
 				m.IsLeader.Set(1)
 				p.setLeading(true)
-				ctrl.Run(ctx)
+				work(ctx)
 			},
 			OnStoppedLeading: func() {
 				m.IsLeader.Set(0)

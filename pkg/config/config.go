@@ -76,7 +76,18 @@ type Config struct {
 	// cidr:<a.b.c.d/n>.
 	Sources []string `json:"sources,omitempty"`
 
+	// Domain turns on publishing: Services annotated targetsync.io/expose-prefix get an Ingress
+	// for host PREFIX.ClusterID.Domain of class IngressClass (DefaultIngressClass when empty).
+	// Empty: off, and Ingresses are not even watched.
+	Domain       string `json:"domain,omitempty"`
+	ClusterID    string `json:"clusterID,omitempty"`
+	IngressClass string `json:"ingressClass,omitempty"`
+
 	Bindings []Binding `json:"bindings"`
+
+	// Output is how plan and status print: OutputTable, OutputJSON or OutputYAML. It is a flag
+	// only, never read from a file.
+	Output string `json:"-"`
 }
 
 // ManagesSecurityGroups reports whether security-group rules are managed.

@@ -72,6 +72,9 @@ func Parse(name string, args []string) (Config, error) {
 	if err := cfg.validate(source, changed); err != nil {
 		return Config{}, err
 	}
+	if cfg.Domain != "" && cfg.IngressClass == "" {
+		cfg.IngressClass = DefaultIngressClass
+	}
 	return cfg, nil
 }
 
@@ -90,6 +93,7 @@ func newFlagSet(name string, cfg *Config, b *flagBinding, file string) *pflag.Fl
 	fs.Usage = func() {}
 	b.hcPath = DefaultHealthCheckPath
 	bindFlags(fs, cfg, b)
+	bindOutput(fs, name, cfg)
 	fs.String(flagConfig, file, "YAML file with settings and one or more bindings; flags override its settings")
 	return fs
 }
@@ -145,6 +149,10 @@ func bindFlags(fs *pflag.FlagSet, c *Config, b *flagBinding) {
 	fs.StringSliceVar(&c.SecurityGroupIDs, "security-group-id", c.SecurityGroupIDs, "worker security group whose ingress rules are kept open on the NodePorts (repeatable)")
 	fs.StringVar(&c.SecurityGroupTag, "security-group-tag", c.SecurityGroupTag, "select worker security groups by tag, key=value")
 	fs.StringSliceVar(&c.Sources, "source", c.Sources, "where load balancer traffic comes from: vpc-cidr, nlb-private-ips or cidr:<a.b.c.d/n> (repeatable)")
+
+	fs.StringVar(&c.Domain, flagDomain, c.Domain, "publish Services annotated targetsync.io/expose-prefix as Ingresses for host PREFIX.CLUSTER_ID.DOMAIN (default: off, and Ingresses are not watched)")
+	fs.StringVar(&c.ClusterID, flagClusterID, c.ClusterID, "ID of this cluster, the second label of published hosts (required with --domain)")
+	fs.StringVar(&c.IngressClass, flagIngressClass, c.IngressClass, "IngressClass of published Ingresses, with --domain (default nginx)")
 
 	fs.BoolVar(&c.LeaderElect, "leader-elect", c.LeaderElect, "take a coordination.k8s.io Lease before changing anything, so several replicas are safe")
 	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", c.LeaderElectionNamespace, "namespace of the Lease (default: the pod's namespace, else default)")

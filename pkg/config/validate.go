@@ -80,6 +80,9 @@ func (c Config) validate(src Source, flags map[string]bool) error {
 	if len(validation.IsDNS1123Label(c.ClusterName)) > 0 {
 		return &FieldError{g.name("cluster-name", "clusterName"), c.ClusterName, "want a DNS label: lower-case letters, digits and '-'"}
 	}
+	if err := c.validatePublishing(g); err != nil {
+		return err
+	}
 	if c.LeaderElectionID == "" || len(validation.IsDNS1123Subdomain(c.LeaderElectionID)) > 0 {
 		return &FieldError{g.name("leader-election-id", "leaderElectionID"), c.LeaderElectionID, "want a DNS subdomain name"}
 	}

@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,8 +152,8 @@ func TestLastEventsReadsTheEventsTheControllerRecords(t *testing.T) {
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var events []corev1.Event
 	for s := range rec.Events {
-		typ, rest, _ := cut(s)
-		reason, msg, _ := cut(rest)
+		typ, rest, _ := strings.Cut(s, " ")
+		reason, msg, _ := strings.Cut(rest, " ")
 		events = append(events, corev1.Event{
 			InvolvedObject: *web.serviceRef(),
 			Type:           typ, Reason: reason, Message: msg,
@@ -192,15 +193,6 @@ func TestLastEventsReadsTheEventsTheControllerRecords(t *testing.T) {
 	if change, warn := LastEvents(Binding{TargetGroupARN: webHTTPARN}, events); change != nil || warn != nil {
 		t.Errorf("a binding on another Service got %v, %v", change, warn)
 	}
-}
-
-func cut(s string) (string, string, bool) {
-	for i := range s {
-		if s[i] == ' ' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 func TestEventTimeTakesTheNewestStamp(t *testing.T) {

@@ -352,8 +352,8 @@ func TestRBACGrantsExactlyWhatTargetsyncUses(t *testing.T) {
 	opt := render(t, overlayWithOptional(t))
 	bcr := typed[rbacv1.ClusterRole](t, find(t, opt, "ClusterRole", "targetsync-bootstrap"))
 	want = []string{
-		"networking.k8s.io/ingresses:create", "networking.k8s.io/ingresses:get", "networking.k8s.io/ingresses:list",
-		"networking.k8s.io/ingresses:patch", "networking.k8s.io/ingresses:update", "networking.k8s.io/ingresses:watch",
+		"networking.k8s.io/ingresses:create", "networking.k8s.io/ingresses:delete", "networking.k8s.io/ingresses:get",
+		"networking.k8s.io/ingresses:list", "networking.k8s.io/ingresses:update", "networking.k8s.io/ingresses:watch",
 	}
 	if got := rules(bcr.Rules); !slices.Equal(got, want) {
 		t.Errorf("ClusterRole targetsync-bootstrap grants\n %q\nwant\n %q", got, want)
