@@ -21,7 +21,7 @@ import (
 	"github.com/targetsync/targetsync/pkg/elb"
 )
 
-var update = flag.Bool("update", false, "regenerate deploy/manifests/prometheusrule.yaml from deploy/prometheus/alerts.yaml")
+var update = flag.Bool("update", false, "regenerate deploy/manifests/monitoring/prometheusrule.yaml from deploy/prometheus/alerts.yaml")
 
 // requiredAlerts are the alerts operations relies on; removing one must be a decision.
 var requiredAlerts = []string{
@@ -42,7 +42,7 @@ var requiredAlerts = []string{
 var (
 	alertsFile      = repoPath("deploy", "prometheus", "alerts.yaml")
 	alertsTestFile  = repoPath("deploy", "prometheus", "alerts_test.yaml")
-	ruleCRFile      = repoPath("deploy", "manifests", "prometheusrule.yaml")
+	ruleCRFile      = repoPath("deploy", "manifests", "monitoring", "prometheusrule.yaml")
 	dashboardFile   = repoPath("deploy", "grafana", "targetsync-dashboard.json")
 	ruleCRGenerator = "go test ./test/deploy -run TestPrometheusRuleMatchesAlerts -update"
 )

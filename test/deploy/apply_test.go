@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -30,36 +32,105 @@ func warnings(stderr string) []string {
 	return out
 }
 
-func TestManifestsApplyToAPIServer(t *testing.T) {
-	cp := controlPlaneFor(t)
+// applyTwice runs the README's steps for dir on the control plane: the namespace first (unless
+// ns is one the cluster has), a server-side dry run, the apply, each without a Pod Security or
+// deprecation warning; then it checks that every object dir renders was stored, and that a
+// second apply changes none of them.
+func applyTwice(t *testing.T, cp *controlPlane, dir, ns string) {
+	t.Helper()
 	ctx := context.Background()
-
-	// A server-side dry run cannot place objects in a Namespace that only the same dry run
-	// would create, so the Namespace goes first, from the base's own file.
-	ns := kubectlAt(t, cp, "apply", "-f", "deploy/manifests/namespace.yaml")
-	if ns.err != nil {
-		t.Fatalf("kubectl apply -f deploy/manifests/namespace.yaml:\n%s", ns)
+	if ns == namespace {
+		// A server-side dry run cannot place objects in a Namespace that only the same dry run
+		// would create, so the Namespace goes first, as the README has it.
+		if r := kubectlAt(t, cp, "apply", "-f", "deploy/manifests/namespace.yaml"); r.err != nil {
+			t.Fatalf("kubectl apply -f deploy/manifests/namespace.yaml:\n%s", r)
+		}
+	} else {
+		// kube-apiserver creates its system namespaces shortly after it starts.
+		deadline := time.Now().Add(time.Minute)
+		for {
+			_, err := cp.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("namespace %s: %v", ns, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	}
 
-	dry := kubectlAt(t, cp, "apply", "--dry-run=server", "-k", "deploy/manifests")
+	dry := kubectlAt(t, cp, "apply", "--dry-run=server", "-k", dir)
 	if dry.err != nil {
-		t.Fatalf("kubectl apply --dry-run=server -k deploy/manifests:\n%s", dry)
+		t.Fatalf("kubectl apply --dry-run=server -k %s:\n%s", dir, dry)
 	}
 	if w := warnings(dry.stderr); len(w) > 0 {
 		t.Errorf("the API server warns about the manifests:\n%s", strings.Join(w, "\n"))
 	}
-	if _, err := cp.client.AppsV1().Deployments(namespace).Get(ctx, "targetsync", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := cp.client.AppsV1().Deployments(ns).Get(ctx, "targetsync", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("after a dry run the Deployment should not exist; get said %v", err)
 	}
 
-	apply := kubectlAt(t, cp, "apply", "-k", "deploy/manifests")
+	apply := kubectlAt(t, cp, "apply", "-k", dir)
 	if apply.err != nil {
-		t.Fatalf("kubectl apply -k deploy/manifests:\n%s", apply)
+		t.Fatalf("kubectl apply -k %s:\n%s", dir, apply)
 	}
 	if w := warnings(apply.stderr); len(w) > 0 {
 		t.Errorf("the API server warns about the manifests:\n%s", strings.Join(w, "\n"))
 	}
 	t.Log(strings.TrimSpace(apply.stdout))
+
+	// Every rendered object is stored, in the namespace it was rendered for. kubectl get -k
+	// fails when one is missing.
+	versions := func() string {
+		r := kubectlAt(t, cp, "get", "-k", dir, "--no-headers",
+			"-o", "custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,VERSION:.metadata.resourceVersion")
+		if r.err != nil {
+			t.Fatalf("kubectl get -k %s:\n%s", dir, r)
+		}
+		return r.stdout
+	}
+	before := versions()
+	var stored, want []string
+	for _, l := range strings.Split(strings.TrimSpace(before), "\n") {
+		if f := strings.Fields(l); len(f) == 4 {
+			stored = append(stored, f[0]+"/"+f[1]+"/"+f[2])
+		}
+	}
+	for _, o := range render(t, dir) {
+		objNS := o.GetNamespace()
+		if objNS == "" {
+			objNS = "<none>"
+		}
+		want = append(want, o.GetKind()+"/"+objNS+"/"+o.GetName())
+	}
+	sort.Strings(stored)
+	sort.Strings(want)
+	if !slices.Equal(stored, want) {
+		t.Errorf("stored objects:\n got %q\nwant %q", stored, want)
+	}
+
+	// Applying again changes nothing: no field is defaulted into a fight with the manifests.
+	// kubectl reports the PodDisruptionBudget "configured" on every apply (it always patches a
+	// selector with a replace strategy), so what counts is that no object's resourceVersion moves.
+	if again := kubectlAt(t, cp, "apply", "-k", dir); again.err != nil {
+		t.Fatalf("second kubectl apply -k %s:\n%s", dir, again)
+	}
+	if after := versions(); after != before {
+		t.Errorf("a second apply changed stored objects:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestManifestsApplyToBareAPIServer applies the base as the README has it to a cluster without
+// the Prometheus Operator's CRDs: it must need none, and create every object.
+func TestManifestsApplyToBareAPIServer(t *testing.T) {
+	cp := bareControlPlane(t, false)
+	if _, err := cp.client.Discovery().ServerResourcesForGroupVersion("monitoring.coreos.com/v1"); !apierrors.IsNotFound(err) {
+		t.Fatalf("the bare control plane serves monitoring.coreos.com/v1 (%v); it must not have the Operator's CRDs", err)
+	}
+	ctx := context.Background()
+
+	applyTwice(t, cp, "deploy/manifests", namespace)
 
 	d, err := cp.client.AppsV1().Deployments(namespace).Get(ctx, "targetsync", metav1.GetOptions{})
 	if err != nil {
@@ -67,35 +138,6 @@ func TestManifestsApplyToAPIServer(t *testing.T) {
 	}
 	if *d.Spec.Replicas != 2 {
 		t.Errorf("stored Deployment has %d replicas", *d.Spec.Replicas)
-	}
-	dyn, err := dynamic.NewForConfig(cp.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []string{"servicemonitors", "prometheusrules"} {
-		gvr := schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: r}
-		if _, err := dyn.Resource(gvr).Namespace(namespace).Get(ctx, "targetsync", metav1.GetOptions{}); err != nil {
-			t.Errorf("%s/targetsync was not stored: %v", r, err)
-		}
-	}
-
-	// Applying again changes nothing: no field is defaulted into a fight with the manifests.
-	// kubectl reports the PodDisruptionBudget "configured" on every apply (it always patches a
-	// selector with a replace strategy), so what counts is that no object's resourceVersion moves.
-	versions := func() string {
-		r := kubectlAt(t, cp, "get", "-k", "deploy/manifests", "--no-headers",
-			"-o", "custom-columns=KIND:.kind,NAME:.metadata.name,VERSION:.metadata.resourceVersion")
-		if r.err != nil {
-			t.Fatalf("kubectl get -k deploy/manifests:\n%s", r)
-		}
-		return r.stdout
-	}
-	before := versions()
-	if again := kubectlAt(t, cp, "apply", "-k", "deploy/manifests"); again.err != nil {
-		t.Fatalf("second kubectl apply:\n%s", again)
-	}
-	if after := versions(); after != before {
-		t.Errorf("a second apply changed stored objects:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 
 	// What the ServiceAccount may and may not do, as the API server's RBAC decides it.
@@ -139,6 +181,78 @@ func TestManifestsApplyToAPIServer(t *testing.T) {
 		r := kubectlAt(t, cp, "auth", "can-i", "--as", saUser, verb, "ingresses.networking.k8s.io", "-n", "ingress-nginx")
 		if got := strings.TrimSpace(r.stdout); got != want {
 			t.Errorf("with the optional component, can %s ingresses? got %q, want %q", verb, got, want)
+		}
+	}
+
+	// The monitoring component is what needs the CRDs: here it must fail, and say why.
+	mon := kubectlAt(t, cp, "apply", "--dry-run=server", "-k", overlay(t, "", "monitoring"))
+	if mon.err == nil || !strings.Contains(mon.stderr, "monitoring.coreos.com") {
+		t.Errorf("the monitoring component applied to a cluster without the Operator's CRDs:\n%s", mon)
+	}
+}
+
+// TestMonitoringComponentApplies applies the base with the monitoring component to a cluster
+// with the Prometheus Operator's CRDs (those of the pinned release).
+func TestMonitoringComponentApplies(t *testing.T) {
+	cp := controlPlaneFor(t)
+	applyTwice(t, cp, overlay(t, "", "monitoring"), namespace)
+	checkMonitoringStored(t, cp, namespace)
+}
+
+// checkMonitoringStored checks that the ServiceMonitor and the PrometheusRule were stored in ns.
+func checkMonitoringStored(t *testing.T, cp *controlPlane, ns string) {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(cp.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"servicemonitors", "prometheusrules"} {
+		gvr := schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: r}
+		if _, err := dyn.Resource(gvr).Namespace(ns).Get(context.Background(), "targetsync", metav1.GetOptions{}); err != nil {
+			t.Errorf("%s/targetsync was not stored in %s: %v", r, ns, err)
+		}
+	}
+}
+
+// TestOverlayInKubeSystemApplies applies an overlay with `namespace: kube-system` and both
+// components to a cluster of its own (its ClusterRoleBinding would re-bind the shared one's):
+// it creates no Namespace, leaves kube-system's labels alone, and its ServiceAccount may take
+// its Lease in kube-system.
+func TestOverlayInKubeSystemApplies(t *testing.T) {
+	const ns = "kube-system"
+	cp := bareControlPlane(t, true)
+	ctx := context.Background()
+	applyTwice(t, cp, overlay(t, ns, "monitoring", "optional"), ns)
+	checkMonitoringStored(t, cp, ns)
+
+	if _, err := cp.client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("an overlay into %s created namespace %s (or: %v)", ns, namespace, err)
+	}
+	kns, err := cp.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range kns.Labels {
+		if strings.HasPrefix(k, "pod-security.kubernetes.io/") || strings.HasPrefix(k, "app.kubernetes.io/") {
+			t.Errorf("the overlay labelled namespace %s %s=%s", ns, k, v)
+		}
+	}
+	user := "system:serviceaccount:" + ns + ":" + serviceAccount
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"list", "nodes"}, true},
+		{[]string{"update", "leases.coordination.k8s.io/targetsync", "-n", ns}, true},
+		{[]string{"create", "leases.coordination.k8s.io", "-n", ns}, true},
+		{[]string{"create", "ingresses.networking.k8s.io", "-n", "ingress-nginx"}, true},
+		{[]string{"update", "leases.coordination.k8s.io/kube-controller-manager", "-n", ns}, false},
+		{[]string{"create", "leases.coordination.k8s.io", "-n", namespace}, false},
+	} {
+		r := kubectlAt(t, cp, append([]string{"auth", "can-i", "--as", user}, c.args...)...)
+		got := strings.TrimSpace(r.stdout) == "yes"
+		if got != c.want || (r.err != nil && got) {
+			t.Errorf("can %s %s? got %q, want %v (%v)", user, strings.Join(c.args, " "), strings.TrimSpace(r.stdout), c.want, r.stderr)
 		}
 	}
 }

@@ -20,8 +20,9 @@ import (
 	"github.com/targetsync/targetsync/internal/testenv"
 )
 
-// The tests that need a kube-apiserver share one, with the Prometheus Operator CRDs installed,
-// and those that run targetsync share one moto_server. Both start on first use and stop after
+// The tests that need a kube-apiserver share one, with the Prometheus Operator CRDs installed
+// (those that need a bare cluster start their own, bareControlPlane), and those that run
+// targetsync share one moto_server. Both start on first use and stop after
 // the last test.
 var (
 	plane controlPlane
@@ -119,49 +120,82 @@ func (p *controlPlane) requestsAs(t *testing.T, user string, since time.Time) []
 }
 
 // controlPlaneFor returns the shared kube-apiserver, starting it on first use with the
-// ServiceMonitor and PrometheusRule CRDs of the pinned Prometheus Operator release, read from
-// that release's module source, so that no copy of them lives in this repository.
+// ServiceMonitor and PrometheusRule CRDs of the pinned Prometheus Operator release (see
+// monitoringCRDs) and an audit log.
 func controlPlaneFor(t *testing.T) *controlPlane {
 	t.Helper()
 	assets := assetsDir(t)
-	crds := filepath.Join(moduleDir(t, "github.com/prometheus-operator/prometheus-operator", prometheusOperatorVersion),
-		"example", "prometheus-operator-crd")
-	plane.once.Do(func() {
-		plane.dir, plane.err = os.MkdirTemp("", "targetsync-deploy-test")
-		if plane.err != nil {
-			return
-		}
-		plane.env = &envtest.Environment{
-			BinaryAssetsDirectory: assets,
-			CRDDirectoryPaths: []string{
-				filepath.Join(crds, "monitoring.coreos.com_servicemonitors.yaml"),
-				filepath.Join(crds, "monitoring.coreos.com_prometheusrules.yaml"),
-			},
-			ErrorIfCRDPathMissing: true,
-		}
-		// The audit log records every request with the user it was authorized as and its
-		// status: the one place to see that nothing was forbidden, whoever logged what.
-		policy := filepath.Join(plane.dir, "audit-policy.yaml")
-		if plane.err = os.WriteFile(policy, []byte(auditPolicy), 0o600); plane.err != nil {
-			return
-		}
-		plane.auditLog = filepath.Join(plane.dir, "audit.log")
-		plane.env.ControlPlane.GetAPIServer().Configure().
-			Set("audit-policy-file", policy).
-			Set("audit-log-path", plane.auditLog)
-		if plane.cfg, plane.err = plane.env.Start(); plane.err != nil {
-			return
-		}
-		if plane.client, plane.err = kubernetes.NewForConfig(plane.cfg); plane.err != nil {
-			return
-		}
-		plane.kubeconfig = filepath.Join(plane.dir, "kubeconfig")
-		plane.err = testenv.WriteKubeconfig(plane.cfg, plane.kubeconfig)
-	})
+	crds := monitoringCRDs(t)
+	plane.once.Do(func() { plane.err = plane.start(assets, crds, true) })
 	if plane.err != nil {
-		t.Fatalf("start kube-apiserver and etcd from %s with the CRDs in %s: %v", assets, crds, plane.err)
+		t.Fatalf("start kube-apiserver and etcd from %s with the CRDs %q: %v", assets, crds, plane.err)
 	}
 	return &plane
+}
+
+// bareControlPlane starts a kube-apiserver of the test's own, as a fresh cluster has it: no
+// CRDs, nothing applied. With withMonitoringCRDs it has the Prometheus Operator's CRDs too. It
+// stops when the test ends.
+func bareControlPlane(t *testing.T, withMonitoringCRDs bool) *controlPlane {
+	t.Helper()
+	assets := assetsDir(t)
+	var crds []string
+	if withMonitoringCRDs {
+		crds = monitoringCRDs(t)
+	}
+	p := &controlPlane{}
+	t.Cleanup(p.stop)
+	if err := p.start(assets, crds, false); err != nil {
+		t.Fatalf("start kube-apiserver and etcd from %s with the CRDs %q: %v", assets, crds, err)
+	}
+	return p
+}
+
+// monitoringCRDs returns the ServiceMonitor and PrometheusRule CRDs of the pinned Prometheus
+// Operator release, read from that release's module source, so that no copy of them lives in
+// this repository.
+func monitoringCRDs(t *testing.T) []string {
+	t.Helper()
+	dir := filepath.Join(moduleDir(t, "github.com/prometheus-operator/prometheus-operator", prometheusOperatorVersion),
+		"example", "prometheus-operator-crd")
+	return []string{
+		filepath.Join(dir, "monitoring.coreos.com_servicemonitors.yaml"),
+		filepath.Join(dir, "monitoring.coreos.com_prometheusrules.yaml"),
+	}
+}
+
+// start starts kube-apiserver and etcd with these CRDs installed and, with audit, an audit log
+// of every request.
+func (p *controlPlane) start(assets string, crds []string, audit bool) error {
+	var err error
+	if p.dir, err = os.MkdirTemp("", "targetsync-deploy-test"); err != nil {
+		return err
+	}
+	p.env = &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     crds,
+		ErrorIfCRDPathMissing: true,
+	}
+	if audit {
+		// The audit log records every request with the user it was authorized as and its
+		// status: the one place to see that nothing was forbidden, whoever logged what.
+		policy := filepath.Join(p.dir, "audit-policy.yaml")
+		if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+			return err
+		}
+		p.auditLog = filepath.Join(p.dir, "audit.log")
+		p.env.ControlPlane.GetAPIServer().Configure().
+			Set("audit-policy-file", policy).
+			Set("audit-log-path", p.auditLog)
+	}
+	if p.cfg, err = p.env.Start(); err != nil {
+		return err
+	}
+	if p.client, err = kubernetes.NewForConfig(p.cfg); err != nil {
+		return err
+	}
+	p.kubeconfig = filepath.Join(p.dir, "kubeconfig")
+	return testenv.WriteKubeconfig(p.cfg, p.kubeconfig)
 }
 
 func (p *controlPlane) stop() {

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -102,24 +103,128 @@ func TestManifestsRenderTheExpectedObjects(t *testing.T) {
 			t.Errorf("%s lacks the label app.kubernetes.io/part-of=targetsync", key(o))
 		}
 	}
+	// No Namespace (an overlay's namespace: would rename it) and nothing that needs a CRD (the
+	// base must apply to a bare cluster): those are in namespace.yaml and the monitoring component.
 	want := []string{
 		"ClusterRole/targetsync",
 		"ClusterRoleBinding/targetsync",
 		"ConfigMap/targetsync-config-<hash>",
 		"Deployment/targetsync",
-		"Namespace/targetsync",
 		"PodDisruptionBudget/targetsync",
-		"PrometheusRule/targetsync",
 		"Role/targetsync-leader-election",
 		"RoleBinding/targetsync-leader-election",
 		"Service/targetsync-metrics",
 		"ServiceAccount/targetsync",
-		"ServiceMonitor/targetsync",
 	}
 	sort.Strings(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("rendered objects:\n got %q\nwant %q", got, want)
 	}
+
+	// The Namespace the README has people create first, on its own.
+	var ns corev1.Namespace
+	readYAML(t, repoPath("deploy", "manifests", "namespace.yaml"), &ns)
+	if ns.Kind != "Namespace" || ns.Name != namespace {
+		t.Errorf("deploy/manifests/namespace.yaml holds %s %q, want Namespace %q", ns.Kind, ns.Name, namespace)
+	}
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("the namespace does not enforce the restricted Pod Security Standard: %v", ns.Labels)
+	}
+
+	// The monitoring component adds exactly the Prometheus Operator objects.
+	mon := render(t, overlay(t, "", "monitoring"))
+	got = nil
+	for _, o := range mon {
+		got = append(got, key(o))
+		if o.GetLabels()["app.kubernetes.io/part-of"] != "targetsync" {
+			t.Errorf("with monitoring, %s lacks the label app.kubernetes.io/part-of=targetsync", key(o))
+		}
+		if ns := o.GetNamespace(); ns != "" && ns != namespace {
+			t.Errorf("with monitoring, %s is in namespace %q, want %q", key(o), ns, namespace)
+		}
+	}
+	want = append(want, "PrometheusRule/targetsync", "ServiceMonitor/targetsync")
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("rendered objects with the monitoring component:\n got %q\nwant %q", got, want)
+	}
+	checkServiceMonitor(t, mon, namespace)
+}
+
+// checkServiceMonitor checks that the ServiceMonitor scrapes the metrics Service of its own
+// namespace, ns, on the metrics port.
+func checkServiceMonitor(t *testing.T, objs []unstructured.Unstructured, ns string) {
+	t.Helper()
+	sm := find(t, objs, "ServiceMonitor", "targetsync")
+	svc := typed[corev1.Service](t, find(t, objs, "Service", "targetsync-metrics"))
+	if sm.GetNamespace() != ns || svc.Namespace != ns {
+		t.Errorf("ServiceMonitor in %q, metrics Service in %q, want both in %q", sm.GetNamespace(), svc.Namespace, ns)
+	}
+	// Without a namespaceSelector the Operator looks in the ServiceMonitor's own namespace; one
+	// that names namespaces must name that one.
+	if sel, ok, _ := unstructured.NestedMap(sm.Object, "spec", "namespaceSelector"); ok {
+		names, _, _ := unstructured.NestedStringSlice(sel, "matchNames")
+		if all, _, _ := unstructured.NestedBool(sel, "any"); !all && !slices.Contains(names, ns) {
+			t.Errorf("the ServiceMonitor in %q selects Services in namespaces %v", ns, sel)
+		}
+	}
+	match, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+	if len(match) == 0 {
+		t.Error("the ServiceMonitor selects no Service labels")
+	}
+	for k, v := range match {
+		if svc.Labels[k] != v {
+			t.Errorf("the ServiceMonitor selects %s=%s, which the metrics Service does not carry (%v)", k, v, svc.Labels)
+		}
+	}
+	eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	if len(eps) != 1 {
+		t.Fatalf("the ServiceMonitor has %d endpoints, want 1", len(eps))
+	}
+	ep, _ := eps[0].(map[string]any)
+	if len(svc.Spec.Ports) != 1 || ep["port"] != svc.Spec.Ports[0].Name || ep["path"] != "/metrics" {
+		t.Errorf("the ServiceMonitor scrapes port %v path %v; the Service's ports are %+v", ep["port"], ep["path"], svc.Spec.Ports)
+	}
+}
+
+// TestOverlayInAnotherNamespace renders the base with both components into kube-system, as an
+// overlay with `namespace: kube-system` would: no Namespace object may come out of it (the base's
+// own would be renamed kube-system and labelled restricted), every object and binding must move
+// there, and the ServiceMonitor must scrape the Service there.
+func TestOverlayInAnotherNamespace(t *testing.T) {
+	const ns = "kube-system"
+	objs := render(t, overlay(t, ns, "monitoring", "optional"))
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" {
+			t.Errorf("an overlay into %s renders Namespace %q: %v", ns, o.GetName(), o.GetLabels())
+		}
+		switch o.GetKind() {
+		case "ClusterRole", "ClusterRoleBinding":
+			if o.GetNamespace() != "" {
+				t.Errorf("%s has namespace %q", key(o), o.GetNamespace())
+			}
+		default:
+			if o.GetNamespace() != ns {
+				t.Errorf("%s is in namespace %q, want %q", key(o), o.GetNamespace(), ns)
+			}
+		}
+		if o.GetKind() == "ClusterRoleBinding" || o.GetKind() == "RoleBinding" {
+			subjects, _, _ := unstructured.NestedSlice(o.Object, "subjects")
+			want := []any{map[string]any{"kind": "ServiceAccount", "name": serviceAccount, "namespace": ns}}
+			if !equalJSON(subjects, want) {
+				t.Errorf("%s binds %v, want only ServiceAccount %s/%s", key(o), subjects, ns, serviceAccount)
+			}
+		}
+	}
+	checkServiceMonitor(t, objs, ns)
+}
+
+// equalJSON compares two decoded YAML values.
+func equalJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 func TestDeploymentIsHardenedAndWired(t *testing.T) {
@@ -364,17 +469,32 @@ func TestRBACGrantsExactlyWhatTargetsyncUses(t *testing.T) {
 // would, and returns its directory.
 func overlayWithOptional(t *testing.T) string {
 	t.Helper()
+	return overlay(t, "", "optional")
+}
+
+// overlay writes an overlay of the base with the given components of deploy/manifests and, when
+// ns is not empty, `namespace: ns`, as a user would, and returns its directory.
+func overlay(t *testing.T, ns string, components ...string) string {
+	t.Helper()
 	dir := t.TempDir()
-	base, err := filepath.Rel(dir, repoPath("deploy", "manifests"))
-	if err != nil {
-		t.Fatal(err)
+	rel := func(parts ...string) string {
+		r, err := filepath.Rel(dir, repoPath(append([]string{"deploy", "manifests"}, parts...)...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return filepath.ToSlash(r)
 	}
-	opt, err := filepath.Rel(dir, repoPath("deploy", "manifests", "optional"))
-	if err != nil {
-		t.Fatal(err)
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+	if ns != "" {
+		k += "namespace: " + ns + "\n"
 	}
-	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - " + filepath.ToSlash(base) +
-		"\ncomponents:\n  - " + filepath.ToSlash(opt) + "\n"
+	k += "resources:\n  - " + rel() + "\n"
+	if len(components) > 0 {
+		k += "components:\n"
+		for _, c := range components {
+			k += "  - " + rel(c) + "\n"
+		}
+	}
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o600); err != nil {
 		t.Fatal(err)
 	}

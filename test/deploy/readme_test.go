@@ -3,6 +3,7 @@ package deploy
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,6 +68,51 @@ func TestREADMEOverlayRenders(t *testing.T) {
 	for _, kind := range []string{"ServiceMonitor", "PrometheusRule"} {
 		if o := find(t, objs, kind, "targetsync"); o.GetLabels()["release"] != "prometheus" {
 			t.Errorf("the overlay did not label the %s for Prometheus: %v", kind, o.GetLabels())
+		}
+	}
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" {
+			t.Errorf("the example overlay renders Namespace %s; the README creates it in a step of its own", o.GetName())
+		}
+	}
+
+	// Without the Prometheus Operator the README says to delete the monitoring component's line;
+	// what is left must render, with nothing that needs the Operator's CRDs.
+	const component = "  - ../../deploy/manifests/monitoring\n"
+	if strings.Count(overlay, component) != 1 {
+		t.Fatalf("the example overlay does not add the monitoring component as %q", component)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(strings.Replace(overlay, component, "", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range render(t, dir) {
+		if strings.HasPrefix(o.GetAPIVersion(), "monitoring.coreos.com/") {
+			t.Errorf("without the monitoring component the example overlay still renders %s", key(o))
+		}
+	}
+}
+
+// TestREADMEInstallPathsExist checks that the files and directories deploy/README.md has people
+// apply or add from deploy/manifests exist, with a kustomization where it names a directory.
+func TestREADMEInstallPathsExist(t *testing.T) {
+	b, err := os.ReadFile(repoPath("deploy", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := regexp.MustCompile(`(?:deploy/)?manifests/[A-Za-z0-9_./-]*[A-Za-z0-9_]`).FindAllString(string(b), -1)
+	if len(paths) == 0 {
+		t.Fatal("deploy/README.md names nothing in deploy/manifests")
+	}
+	for _, p := range paths {
+		full := repoPath("deploy", strings.TrimPrefix(p, "deploy/"))
+		fi, err := os.Stat(full)
+		switch {
+		case err != nil:
+			t.Errorf("deploy/README.md names %s: %v", p, err)
+		case fi.IsDir():
+			if _, err := os.Stat(filepath.Join(full, "kustomization.yaml")); err != nil {
+				t.Errorf("deploy/README.md names the directory %s, which has no kustomization.yaml", p)
+			}
 		}
 	}
 }
