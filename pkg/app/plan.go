@@ -1,9 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -20,17 +23,21 @@ func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "targetsync plan: %s\n", oneLine(err))
 		return ExitError
 	}
-	if d.Logger == nil {
-		// Plans go to stdout as a table; logs would only repeat them.
-		cfg.LogLevel = "error"
-	}
-	c, err := connect(ctx, cfg, d, nil)
+	c, err := connect(ctx, cfg, d, nil, func(_ *zap.Logger, t kubeTarget) {
+		fmt.Fprintf(stderr, "targetsync plan: comparing cluster %s (context %s) with %s\n", t.Server, t.Context, targetGroupNames(cfg))
+	})
 	if err != nil {
 		return fail(err)
 	}
-	w, err := newWiring(cfg, c.kube, c.groups, controller.Options{
-		ClusterName: cfg.ClusterName, Capacity: capacity(cfg),
-		Logger: c.log.With(zap.Bool("dryRun", true)), SecurityGroups: c.sgs,
+	// The controller's lines about each sync say again what the table and the error lines say:
+	// they are kept for --log-level debug.
+	ctrlLog := zap.NewNop()
+	if c.log.Core().Enabled(zap.DebugLevel) {
+		ctrlLog = c.log.With(zap.Bool("dryRun", true))
+	}
+	w, err := newWiring(cfg, c.watch, c.groups, controller.Options{
+		ClusterName: cfg.ClusterName, Capacity: capacity(cfg), DryRun: true,
+		Logger: ctrlLog, SecurityGroups: c.sgs,
 	})
 	if err != nil {
 		return fail(err)
@@ -55,10 +62,19 @@ func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writ
 	for _, b := range w.bindings {
 		outcomes = append(outcomes, w.ctrl.Sync(ctx, b, false))
 	}
+	// A binding that could not be planned has no rows: what it found is not what would happen.
+	for i, o := range outcomes {
+		if o.Err != nil {
+			outcomes[i] = notPlanned(o)
+		}
+	}
+	if rules != nil && rules.Err != nil {
+		rules.Outcomes = nil
+	}
 	if cfg.Output == config.OutputJSON || cfg.Output == config.OutputYAML {
 		err = report.Encode(stdout, cfg.Output, controller.PlanReport(outcomes, rules))
 	} else {
-		err = controller.WritePlan(stdout, outcomes, rules)
+		err = writePlan(stdout, outcomes, rules)
 	}
 	if err != nil {
 		return fail(err)
@@ -83,4 +99,59 @@ func Plan(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Writ
 		}
 	}
 	return code
+}
+
+// notPlanned is o without the changes it found: a sync that failed or was refused changes
+// nothing, and the error line says why.
+func notPlanned(o controller.Outcome) controller.Outcome {
+	return controller.Outcome{Binding: o.Binding, Snapshot: o.Snapshot, Current: o.Current, Err: o.Err, Result: o.Result}
+}
+
+// writePlan prints the plan table, or, when there is no row to show, only the summary lines:
+// an in-sync plan is one line per binding. A binding or the rules that could not be planned
+// get no summary line: their error is printed once, on stderr, with the exit code.
+func writePlan(w io.Writer, outcomes []controller.Outcome, rules *controller.RulesOutcome) error {
+	var buf bytes.Buffer
+	if err := controller.WritePlan(&buf, outcomes, rules); err != nil {
+		return err
+	}
+	var notPlanned []string
+	for _, o := range outcomes {
+		if o.Err != nil {
+			notPlanned = append(notPlanned, o.Binding.TargetGroupName()+": not planned: ")
+		}
+	}
+	if rules != nil && rules.Err != nil {
+		notPlanned = append(notPlanned, "security groups: not planned: ")
+	}
+	table, summaries, _ := strings.Cut(buf.String(), "\n\n")
+	var out []string
+	if strings.Contains(table, "\n") { // a header and rows; a header alone is left out
+		out = append(out, table, "")
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(summaries, "\n"), "\n") {
+		if line != "" && !slices.ContainsFunc(notPlanned, func(p string) bool { return strings.HasPrefix(line, p) }) {
+			out = append(out, line)
+		}
+	}
+	if len(out) > 0 && out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	_, err := io.WriteString(w, strings.Join(out, "\n")+"\n")
+	return err
+}
+
+// targetGroupNames lists the bound target groups for the start-up line.
+func targetGroupNames(cfg config.Config) string {
+	names := make([]string, 0, len(cfg.Bindings))
+	for _, b := range cfg.Bindings {
+		names = append(names, controller.BindingFromConfig(b).TargetGroupName())
+	}
+	if len(names) == 1 {
+		return "target group " + names[0]
+	}
+	return "target groups " + strings.Join(names, ", ")
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -49,19 +50,30 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
-	c, err := connect(ctx, cfg, d, m)
+	m.BuildInfo.WithLabelValues(d.Version, runtime.Version()).Set(1)
+	starting := func(log *zap.Logger, t kubeTarget) {
+		log.Info("starting targetsync", zap.String("version", d.Version), zap.String("goVersion", runtime.Version()),
+			zap.String("clusterName", cfg.ClusterName), zap.String("context", t.Context), zap.String("server", t.Server),
+			zap.Duration("requestTimeout", requestTimeout(cfg)))
+	}
+	c, err := connect(ctx, cfg, d, m, starting)
 	if err != nil {
 		return err
 	}
 	log, kube, sgs := c.log, c.kube, c.sgs
 	defer func() { _ = log.Sync() }()
+	if c.target.Server == "" {
+		starting(log, c.target) // a client handed in: nothing was announced
+	} else {
+		log.Info("API server reached", zap.String("server", c.target.Server), zap.String("serverVersion", c.serverVersion))
+	}
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "targetsync"})
 
-	w, err := newWiring(cfg, kube, c.groups, controller.Options{
+	w, err := newWiring(cfg, c.watch, c.groups, controller.Options{
 		ClusterName:     cfg.ClusterName,
 		Capacity:        capacity(cfg),
 		DryRun:          cfg.DryRun,
@@ -80,7 +92,8 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	// What the leader runs: the controller, and with --domain the Ingress publisher beside it.
 	work := w.ctrl.Run
 	if cfg.Domain != "" {
-		pub, err := startPublishing(ctx, cfg, kube, log, recorder)
+		// Its informers watch: the client without an overall timeout.
+		pub, err := startPublishing(ctx, cfg, c.watch, log, recorder)
 		if err != nil {
 			return err
 		}
@@ -108,7 +121,7 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	if err := checkOwnership(ctx, cfg, c, log); err != nil {
 		return err
 	}
-	log.Info("caches synced; starting", zap.Int("count", len(cfg.Bindings)), zap.Bool("dryRun", cfg.DryRun),
+	log.Info("caches synced; starting", zap.String("version", d.Version), zap.Int("count", len(cfg.Bindings)), zap.Bool("dryRun", cfg.DryRun),
 		zap.Bool("leaderElect", cfg.LeaderElect))
 	if sgs == nil {
 		log.Info("security-group management off: set --security-group-id or --security-group-tag to keep worker rules open on the NodePorts")

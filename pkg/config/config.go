@@ -29,6 +29,8 @@ const (
 	// DefaultMaxDeregisterFraction and DefaultCapacityWindow are the healthy-capacity guard's.
 	DefaultMaxDeregisterFraction = 0.34
 	DefaultCapacityWindow        = time.Minute
+	// DefaultRequestTimeout bounds each request to the API server.
+	DefaultRequestTimeout = 30 * time.Second
 )
 
 // Config is everything targetsync needs to run.
@@ -67,6 +69,9 @@ type Config struct {
 
 	LogLevel  string `json:"logLevel,omitempty"`
 	LogFormat string `json:"logFormat,omitempty"`
+
+	// RequestTimeout bounds each request to the API server, and reaching it at start-up.
+	RequestTimeout Duration `json:"requestTimeout,omitempty"`
 
 	// SecurityGroupIDs and SecurityGroupTag ("key=value") select the worker security groups
 	// whose ingress rules targetsync keeps open on the NodePorts. Neither set: not managed.
@@ -142,6 +147,7 @@ func Default() Config {
 		HealthProbeBindAddress: DefaultHealthProbeAddress,
 		LogLevel:               "info",
 		LogFormat:              "json",
+		RequestTimeout:         Duration{DefaultRequestTimeout},
 		Sources:                []string{DefaultSource},
 	}
 }

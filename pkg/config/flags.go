@@ -162,6 +162,7 @@ func bindFlags(fs *pflag.FlagSet, c *Config, b *flagBinding) {
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress, "address of /healthz and /readyz; 0 turns it off")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
+	fs.DurationVar(&c.RequestTimeout.Duration, "request-timeout", c.RequestTimeout.Duration, "timeout of each request to the API server, and of reaching it at start-up")
 }
 
 // configFile finds --config in args without parsing the rest.

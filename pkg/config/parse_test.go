@@ -122,6 +122,7 @@ func TestParseFlags(t *testing.T) {
 				"--health-probe-bind-address", "0",
 				"--log-level", "debug",
 				"--log-format", "console",
+				"--request-timeout", "10s",
 				"--security-group-id", "sg-0123456789abcdef0",
 				"--security-group-id", "sg-0fedcba9876543210",
 				"--security-group-tag", "kubernetes.io/role=worker",
@@ -147,6 +148,7 @@ func TestParseFlags(t *testing.T) {
 					HealthProbeBindAddress:  "0",
 					LogLevel:                "debug",
 					LogFormat:               "console",
+					RequestTimeout:          config.Duration{Duration: 10 * time.Second},
 					SecurityGroupIDs:        []string{"sg-0123456789abcdef0", "sg-0fedcba9876543210"},
 					SecurityGroupTag:        "kubernetes.io/role=worker",
 					Sources:                 []string{"nlb-private-ips", "cidr:10.1.0.0/16"},
@@ -756,7 +758,7 @@ func TestUsageListsEveryFlag(t *testing.T) {
 		"--dry-run", "--leader-elect", "--leader-election-namespace", "--leader-election-id",
 		"--metrics-bind-address", "--health-probe-bind-address", "--log-level", "--log-format",
 		"--kubeconfig", "--cluster-name", "--max-deregister-fraction", "--capacity-window",
-		"--security-group-id", "--security-group-tag", "--source",
+		"--security-group-id", "--security-group-tag", "--source", "--request-timeout",
 	} {
 		// Boolean flags are listed as --dry-run[=true|false].
 		if !strings.Contains(usage, f+" ") && !strings.Contains(usage, f+"[") {

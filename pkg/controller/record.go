@@ -51,6 +51,7 @@ func (c *Controller) record(b Binding, out Outcome, start time.Time, log *zap.Lo
 		st.lastSuccess = now
 		st.mu.Unlock()
 	}
+	c.logChanges(out, log)
 	c.recordEvents(b, out, log)
 
 	switch out.Result {
@@ -114,11 +115,24 @@ func (c *Controller) recordEvents(b Binding, out Outcome, log *zap.Logger) {
 		rec.Eventf(ref, corev1.EventTypeNormal, ReasonHealthCheckModified, "Health check of target group %s set to %s", tg, out.Plan.HealthCheck.To)
 	}
 	nodes := nodesByIP(out)
+	// Each node whose target changed is told which and why, as plan says it.
+	for _, t := range out.Applied.Registered {
+		if n, ok := nodes[t.IP]; ok {
+			rec.Eventf(nodeRef(n), corev1.EventTypeNormal, ReasonTargetsRegistered,
+				"Registered %s in target group %s: %s", t, tg, registerReason)
+		}
+	}
+	for _, t := range out.Applied.Deregistered {
+		if n, ok := nodes[t.IP]; ok {
+			rec.Eventf(nodeRef(n), corev1.EventTypeNormal, ReasonTargetsDeregistered,
+				"Deregistered %s from target group %s: %s", t, tg, whyDeregister(nodes, t, out))
+		}
+	}
 	for _, r := range out.Applied.Rejected {
 		log.Warn("target rejected by AWS", zap.String("ip", r.Target.IP.String()), zap.Int32("port", r.Target.Port),
 			zap.String("code", r.Code), zap.String("message", r.Message))
 		if n, ok := nodes[r.Target.IP]; ok {
-			rec.Eventf(&corev1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: n}, corev1.EventTypeWarning, ReasonTargetRejected,
+			rec.Eventf(nodeRef(n), corev1.EventTypeWarning, ReasonTargetRejected,
 				"Target group %s rejected target %s: %s: %s", tg, r.Target, r.Code, r.Message)
 		}
 	}
@@ -175,23 +189,44 @@ func (c *Controller) eventTarget() *corev1.ObjectReference {
 	return c.order[0].serviceRef()
 }
 
-func logPlan(log *zap.Logger, p elb.Plan, msg string) {
-	for _, t := range p.Register {
-		log.Info(msg, zap.String("op", metrics.OpRegister), zap.String("ip", t.IP.String()), zap.Int32("port", t.Port))
-	}
-	if hc := p.HealthCheck; hc != nil {
-		log.Info(msg, zap.String("op", metrics.OpHealthCheck), zap.Stringer("from", hc.From), zap.Stringer("to", hc.To))
-	}
-	for _, t := range p.Deregister {
-		log.Info(msg, zap.String("op", metrics.OpDeregister), zap.String("ip", t.IP.String()), zap.Int32("port", t.Port))
-	}
+// registerReason is why a target is registered, as plan says it.
+const registerReason = "eligible node"
+
+func nodeRef(name string) *corev1.ObjectReference {
+	return &corev1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: name}
 }
 
-// logApplied logs what was really changed: on a partial failure, only the part that was done.
-func logApplied(log *zap.Logger, p elb.Plan, r elb.Result) {
-	done := elb.Plan{Register: r.Registered, Deregister: r.Deregistered}
-	if r.HealthCheck {
-		done.HealthCheck = p.HealthCheck
+// logChanges logs one line per change, naming the node and the reason as plan does, e.g. the
+// message "target group changed" with change "deregistered 10.0.1.12:30080 (worker-2:
+// cordoned)". In dry-run mode it logs the plan ("planned change (dry run)", "would
+// deregister ..."); otherwise what was really changed: on a partial failure, only the part
+// that was done.
+func (c *Controller) logChanges(out Outcome, log *zap.Logger) {
+	msg, p, verbs := "target group changed", elb.Plan{Register: out.Applied.Registered, Deregister: out.Applied.Deregistered},
+		[3]string{"registered", "deregistered", "health check set to"}
+	if out.Applied.HealthCheck {
+		p.HealthCheck = out.Plan.HealthCheck
 	}
-	logPlan(log, done, "target group changed")
+	if c.opts.DryRun {
+		msg, p, verbs = "planned change (dry run)", out.Plan, [3]string{"would register", "would deregister", "would set the health check to"}
+	}
+	nodes := nodesByIP(out)
+	line := func(op, verb string, t elb.Target, node, reason string) {
+		about := reason
+		if node != "-" {
+			about = node + ": " + reason
+		}
+		log.Info(msg, zap.String("change", fmt.Sprintf("%s %s (%s)", verb, t, about)), zap.String("op", op),
+			zap.String("ip", t.IP.String()), zap.Int32("port", t.Port), zap.String("node", node), zap.String("reason", reason))
+	}
+	for _, t := range p.Register {
+		line(metrics.OpRegister, verbs[0], t, nodeName(nodes, t.IP), registerReason)
+	}
+	if hc := p.HealthCheck; hc != nil {
+		log.Info(msg, zap.String("change", fmt.Sprintf("%s %s (was %s)", verbs[2], hc.To, hc.From)),
+			zap.String("op", metrics.OpHealthCheck), zap.Stringer("from", hc.From), zap.Stringer("to", hc.To))
+	}
+	for _, t := range p.Deregister {
+		line(metrics.OpDeregister, verbs[1], t, nodeName(nodes, t.IP), whyDeregister(nodes, t, out))
+	}
 }

@@ -120,11 +120,9 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, log *zap.L
 		return out
 	}
 	if !apply {
-		logPlan(log, out.Plan, "planned change (dry run)")
-		return out
+		return out // logged by record, which names each target's node and reason
 	}
 	out.Applied, out.Err = groups.Apply(ctx, b.TargetGroupARN, out.Plan)
-	logApplied(log, out.Plan, out.Applied)
 	out.Held = append(out.Held, out.Applied.Held...)
 	out.OverQuota = append(out.OverQuota, out.Applied.OverQuota...)
 	out.Rejected = append(out.Rejected, out.Applied.Rejected...)

@@ -39,6 +39,8 @@ type Metrics struct {
 	CapacityFloor             *prometheus.GaugeVec
 	PendingRegistrations      *prometheus.GaugeVec
 	RejectedTargets           *prometheus.GaugeVec
+	// BuildInfo is 1, labelled with the version and the Go version; the app sets it.
+	BuildInfo *prometheus.GaugeVec
 }
 
 // New creates the metrics and registers them on reg.
@@ -110,8 +112,12 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "rejected_targets",
 			Help: "Targets AWS refused to register, by its error code; each is reported on its Node and tried again later.",
 		}, []string{"target_group", "reason"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "build_info",
+			Help: "Always 1, labelled with the version of targetsync and the Go version it was built with.",
+		}, []string{"version", "goversion"}),
 	}
-	reg.MustRegister(m.SecurityGroupSyncs, m.DeferredDeregistrations, m.CapacityFloor, m.PendingRegistrations, m.RejectedTargets,
+	reg.MustRegister(m.BuildInfo, m.SecurityGroupSyncs, m.DeferredDeregistrations, m.CapacityFloor, m.PendingRegistrations, m.RejectedTargets,
 		m.SecurityGroupRules, m.SecurityGroupRuleChanges, m.TargetGroupTargets, m.TargetGroupDesiredTargets, m.Syncs, m.SyncDuration,
 		m.LastSuccessfulSync, m.TargetChanges, m.AWSAPICalls, m.AWSAPICallDuration, m.IsLeader)
 	return m
