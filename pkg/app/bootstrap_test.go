@@ -1,3 +1,5 @@
+//go:build !nomoto
+
 package app
 
 import (
@@ -191,21 +193,4 @@ func subnetIDs(t *testing.T) []string {
 		ids = append(ids, aws.ToString(s.SubnetId))
 	}
 	return ids
-}
-
-func TestMainBootstrapFlags(t *testing.T) {
-	var out, errOut bytes.Buffer
-	code := Main(context.Background(), []string{"bootstrap", "--cluster-name", "prod", "--scheme", "public"}, &out, &errOut, "test")
-	if code != ExitError || strings.TrimSpace(errOut.String()) != `targetsync bootstrap: invalid --scheme "public": want internet-facing or internal` {
-		t.Errorf("exit %d, stderr %q", code, errOut.String())
-	}
-	out.Reset()
-	if code := Main(context.Background(), []string{"bootstrap", "--help"}, &out, &errOut, "test"); code != ExitOK || !strings.Contains(out.String(), "--eip-allocation") {
-		t.Errorf("--help: exit %d, %s", code, out.String())
-	}
-	out.Reset()
-	Main(context.Background(), []string{"help"}, &out, &errOut, "test")
-	if !strings.Contains(out.String(), "targetsync bootstrap [flags]") {
-		t.Error("usage does not list bootstrap")
-	}
 }

@@ -73,7 +73,7 @@ func (c *Controller) Sync(ctx context.Context, b Binding, apply bool) Outcome {
 	return out
 }
 
-func (c *Controller) sync(ctx context.Context, b Binding, apply bool, log *zap.Logger) Outcome {
+func (c *Controller) sync(ctx context.Context, b Binding, apply bool, _ *zap.Logger) Outcome {
 	out := Outcome{Binding: b}
 	snap, err := c.snap.Snapshot(b.Query)
 	if err != nil {
@@ -209,7 +209,7 @@ func (c *Controller) gate(b Binding, p elb.Plan, current elb.TargetGroup, st *bi
 // portOpen reports whether targets on port can be registered without waiting for a rule:
 // security groups are not managed, or the port already has registered targets (its rule was in
 // place before they were registered), or the last reconcile left every group open on it.
-func (c *Controller) portOpen(b Binding, port int32, current elb.TargetGroup) bool {
+func (c *Controller) portOpen(_ Binding, port int32, current elb.TargetGroup) bool {
 	if c.opts.SecurityGroups == nil {
 		return true
 	}

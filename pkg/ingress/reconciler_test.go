@@ -41,9 +41,7 @@ func newFixture(t *testing.T, dryRun bool, objects ...runtime.Object) *fixture {
 	f.kube.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		var obj runtime.Object
 		switch a := a.(type) {
-		case k8stesting.CreateAction:
-			obj = a.GetObject()
-		case k8stesting.UpdateAction:
+		case k8stesting.CreateAction: // UpdateAction has the same methods: updates match here too
 			obj = a.GetObject()
 		default:
 			return false, nil, nil

@@ -1,3 +1,5 @@
+//go:build !nomoto
+
 package sg
 
 import (
