@@ -127,7 +127,7 @@ func TestReadmeShellBlocksParse(t *testing.T) {
 // helm, eksctl or docker, and is only parsed (TestReadmeShellBlocksParse).
 func TestReadmeCommandsRun(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash")
+		t.Fatal("bash is not on PATH: the README commands are bash")
 	}
 	bin := filepath.Join(t.TempDir(), "targetsync")
 	if out, err := exec.Command("go", "build", "-o", bin, repoPath("cmd", "targetsync")).CombinedOutput(); err != nil {
