@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -69,6 +70,52 @@ func StartKube(dir string) (*Kube, error) {
 
 // Stop stops the control plane.
 func (k *Kube) Stop() error { return k.env.Stop() }
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same address with the same
+// certificates and keys, so every client (Client, Kubeconfig) reconnects on its own as it would
+// to a restarted API server in a real cluster. etcd keeps running, so every object survives.
+// Stopping takes up to 20 s while clients hold watches open, as a graceful shutdown does. It
+// returns once the new kube-apiserver answers its health check.
+func (k *Kube) RestartAPIServer() error {
+	s := k.env.ControlPlane.APIServer
+	if s == nil {
+		return fmt.Errorf("restart kube-apiserver: not started")
+	}
+	// envtest deletes a certificate directory it made itself on Stop, and a new one would get a
+	// new serving CA that no client trusts: keep a copy of its files in a directory of our own.
+	entries, err := os.ReadDir(s.CertDir)
+	if err != nil {
+		return fmt.Errorf("restart kube-apiserver: %w", err)
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if files[e.Name()], err = os.ReadFile(filepath.Join(s.CertDir, e.Name())); err != nil {
+			return fmt.Errorf("restart kube-apiserver: %w", err)
+		}
+	}
+	// With watches open kube-apiserver drains for longer than envtest waits (20 s); envtest
+	// then kills it and says so. Either way it is gone.
+	if err := s.Stop(); err != nil && !strings.Contains(err.Error(), "timeout waiting for process") {
+		return fmt.Errorf("stop kube-apiserver: %w", err)
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(k.Kubeconfig), "kube-apiserver-")
+	if err != nil {
+		return fmt.Errorf("restart kube-apiserver: %w", err)
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return fmt.Errorf("restart kube-apiserver: %w", err)
+		}
+	}
+	s.CertDir = dir
+	if err := s.Start(); err != nil {
+		return fmt.Errorf("start kube-apiserver again: %w", err)
+	}
+	return nil
+}
 
 // WriteKubeconfig writes a kubeconfig file that reaches cfg's API server with cfg's credentials.
 func WriteKubeconfig(cfg *rest.Config, path string) error {
