@@ -19,6 +19,13 @@ func TestMainBootstrapFlags(t *testing.T) {
 	if code := Main(context.Background(), []string{"bootstrap", "--help"}, &out, &errOut, "test"); code != ExitOK || !strings.Contains(out.String(), "--eip-allocation") {
 		t.Errorf("--help: exit %d, %s", code, out.String())
 	}
+	for _, cmd := range []struct{ name, flag string }{{"bootstrap", "--eip-allocation"}, {"expose", "--prefix"}} {
+		out.Reset()
+		if code := Main(context.Background(), []string{"help", cmd.name}, &out, &errOut, "test"); code != ExitOK ||
+			!strings.Contains(out.String(), "Usage: targetsync "+cmd.name) || !strings.Contains(out.String(), cmd.flag) {
+			t.Errorf("help %s: exit %d, %s", cmd.name, code, out.String())
+		}
+	}
 	out.Reset()
 	Main(context.Background(), []string{"help"}, &out, &errOut, "test")
 	if !strings.Contains(out.String(), "targetsync bootstrap [flags]") {

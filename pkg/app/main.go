@@ -45,9 +45,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 		fmt.Fprintf(stdout, "targetsync %s\n", version)
 		return ExitOK
 	case "help", "-h", "--help":
-		if len(rest) > 0 && (rest[0] == "run" || rest[0] == "plan" || rest[0] == "status") {
-			fmt.Fprintf(stdout, "Usage: targetsync %s [flags]\n\nFlags:\n%s", rest[0], config.Usage(rest[0]))
-			return ExitOK
+		if len(rest) > 0 {
+			switch rest[0] {
+			case "run", "plan", "status":
+				fmt.Fprintf(stdout, "Usage: targetsync %s [flags]\n\nFlags:\n%s", rest[0], config.Usage(rest[0]))
+				return ExitOK
+			case "bootstrap", "expose":
+				// Their own flag sets answer --help.
+				return Main(ctx, []string{rest[0], "--help"}, stdout, stderr, version)
+			}
 		}
 		fmt.Fprint(stdout, usage)
 		return ExitOK
