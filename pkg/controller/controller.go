@@ -191,7 +191,8 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	var it item
 	if key == rulesKey {
 		out := c.SyncRules(syncCtx, !c.opts.DryRun)
-		it = item{result: out.Result, changed: out.changed(), pending: out.pending()}
+		// Nothing in the rules waits on AWS: a binding waiting for a rule queues the reconcile.
+		it = item{result: out.Result, changed: out.changed()}
 	} else if b, ok := c.bindings[key]; ok {
 		out := c.Sync(syncCtx, b, !c.opts.DryRun)
 		it = item{result: out.Result, changed: out.changed(), pending: out.pending()}

@@ -75,8 +75,6 @@ func (o RulesOutcome) changed() bool {
 	return false
 }
 
-func (o RulesOutcome) pending() bool { return false }
-
 // SyncRules opens the worker security groups on the traffic and health-check NodePorts of
 // every binding, from each binding's sources, and revokes the rules targetsync owns that no
 // binding needs any more. With apply false it only plans.
