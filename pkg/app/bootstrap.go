@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/targetsync/targetsync/pkg/awsclient"
 	"github.com/targetsync/targetsync/pkg/bootstrap"
@@ -21,18 +21,27 @@ import (
 	"github.com/targetsync/targetsync/pkg/sg"
 )
 
-// bootstrapCommand parses the flags of `targetsync bootstrap` and runs it.
-func bootstrapCommand(ctx context.Context, args []string, stdout, stderr io.Writer, version string) int {
-	cfg, err := config.ParseBootstrap(args)
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(stdout, "Usage: targetsync bootstrap [flags]\n\nCreates what is missing of the NLB setup and never deletes or changes what exists.\n\nFlags:\n%s", config.BootstrapUsage())
-		return ExitOK
+// bootstrapCommand is `targetsync bootstrap`.
+func bootstrapCommand(deps Deps, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bootstrap [flags]",
+		Short: "Create what is missing of the NLB, target group, listener and health-check Service",
+		Long: `Finds by tags, and creates when missing, the network load balancer, its TCP listener, the ip
+target group, the ingress-nginx Namespace and health-check Service, and the worker security-group
+rules; it never deletes or changes what exists. Prints one row per resource, then how to keep
+it in sync. Safe to run again at any time.`,
+		Args: cobra.NoArgs,
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "targetsync bootstrap: %s\n", oneLine(err))
-		return ExitError
+	cmd.Flags().SortFlags = false
+	get := config.BindBootstrap(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := get()
+		if err != nil {
+			return err
+		}
+		return result(Bootstrap(cmd.Context(), cfg, deps, stdout, stderr))
 	}
-	return Bootstrap(ctx, cfg, Deps{Version: version, LogOutput: stderr}, stdout, stderr)
+	return cmd
 }
 
 // Bootstrap builds or completes the setup, prints one row per resource and then what keeps it
@@ -43,32 +52,7 @@ func Bootstrap(ctx context.Context, cfg config.BootstrapConfig, d Deps, stdout, 
 		fmt.Fprintf(stderr, "targetsync bootstrap: %s\n", oneLine(err))
 		return ExitError
 	}
-	kube := d.Kube
-	if kube == nil {
-		var err error
-		if kube, err = kubeClient(config.Config{Kubeconfig: cfg.Kubeconfig}, d.Version); err != nil {
-			return fail(err)
-		}
-	}
-	awsCfg, err := awsclient.Load(ctx, awsclient.Options{Region: cfg.Region, AppID: "targetsync_" + d.Version})
-	if err != nil {
-		return fail(err)
-	}
-	if cfg.Region != "" {
-		awsCfg.Region = cfg.Region
-	}
-	if awsCfg.Region == "" {
-		return fail(errors.New("no AWS region: set --region or AWS_REGION"))
-	}
-	ec2Client := ec2.NewFromConfig(awsCfg)
-	clients := bootstrap.Clients{ELB: elbv2.NewFromConfig(awsCfg), EC2: ec2Client, Kube: kube}
-	if cfg.ManagesSecurityGroups() {
-		if clients.Rules, err = sg.NewClient(ec2Client, sg.Owner{Cluster: cfg.ClusterName}); err != nil {
-			return fail(err)
-		}
-	}
-
-	res, err := bootstrap.New(clients, bootstrapSpec(cfg)).Run(ctx, cfg.DryRun)
+	res, err := bootstrapSetup(ctx, cfg, d)
 	if err != nil {
 		return fail(err)
 	}
@@ -85,6 +69,36 @@ func Bootstrap(ctx context.Context, cfg config.BootstrapConfig, d Deps, stdout, 
 		code = ExitError
 	}
 	return code
+}
+
+// bootstrapSetup reads what exists of the setup, and creates what is missing unless
+// cfg.DryRun.
+func bootstrapSetup(ctx context.Context, cfg config.BootstrapConfig, d Deps) (bootstrap.Result, error) {
+	kube := d.Kube
+	if kube == nil {
+		var err error
+		if kube, err = kubeClient(cfg.Kube, d.Version); err != nil {
+			return bootstrap.Result{}, err
+		}
+	}
+	awsCfg, err := awsclient.Load(ctx, awsclient.Options{Region: cfg.Region, AppID: "targetsync_" + d.Version})
+	if err != nil {
+		return bootstrap.Result{}, err
+	}
+	if cfg.Region != "" {
+		awsCfg.Region = cfg.Region
+	}
+	if awsCfg.Region == "" {
+		return bootstrap.Result{}, errors.New("no AWS region: set --region or AWS_REGION")
+	}
+	ec2Client := ec2.NewFromConfig(awsCfg)
+	clients := bootstrap.Clients{ELB: elbv2.NewFromConfig(awsCfg), EC2: ec2Client, Kube: kube}
+	if cfg.ManagesSecurityGroups() {
+		if clients.Rules, err = sg.NewClient(ec2Client, sg.Owner{Cluster: cfg.ClusterName}); err != nil {
+			return bootstrap.Result{}, err
+		}
+	}
+	return bootstrap.New(clients, bootstrapSpec(cfg)).Run(ctx, cfg.DryRun)
 }
 
 // bootstrapSpec turns the parsed flags into what pkg/bootstrap builds.
@@ -117,16 +131,15 @@ func writeNext(w io.Writer, cfg config.BootstrapConfig, res bootstrap.Result) er
 		fmt.Fprintln(w, "\nno target group to keep in sync until the problems above are solved")
 		return nil
 	}
-	run := cfg.RunConfig(tgARN)
 	if cfg.WriteConfig == "" {
-		fmt.Fprintf(w, "\nkeep it in sync:\n  targetsync run %s\n", shellJoin(run.RunArgs()))
+		fmt.Fprintf(w, "\nkeep it in sync:\n  targetsync run %s\n", shellJoin(cfg.RunArgs(tgARN)))
 		return nil
 	}
 	if !res.Applied || res.TargetGroup.ARN == "" {
 		fmt.Fprintf(w, "\nwould write %s for: targetsync run --config %s\n", cfg.WriteConfig, shellQuote(cfg.WriteConfig))
 		return nil
 	}
-	data, err := run.RunFile()
+	data, err := cfg.RunFile(tgARN)
 	if err != nil {
 		return err
 	}

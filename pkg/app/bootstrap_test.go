@@ -102,7 +102,7 @@ func TestBootstrapFromNothingPrintsTheRunCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the printed command does not parse: %v", err)
 	}
-	if arn := run.Bindings[0].TargetGroupARN; !strings.Contains(arn, ":targetgroup/prod-http/") {
+	if arn := run.Bindings[0].TargetGroupARN(); !strings.Contains(arn, ":targetgroup/prod-http/") {
 		t.Errorf("printed ARN %s", arn)
 	}
 
@@ -133,7 +133,7 @@ func TestBootstrapWriteConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run --config %s: %v", path, err)
 	}
-	if b := cfg.Bindings[0]; !strings.Contains(b.TargetGroupARN, ":targetgroup/prod-http/") || b.HealthCheck.Service != "ingress-nginx/ingress-nginx-healthcheck" {
+	if b := cfg.Bindings[0]; !strings.Contains(b.TargetGroupARN(), ":targetgroup/prod-http/") || (b.HealthCheck == nil || b.HealthCheck.Service.String() != "ingress-nginx/ingress-nginx-healthcheck") {
 		t.Errorf("binding %+v", b)
 	}
 	if code, out, _ := bootstrapOnce(t, kube, "--cluster-name", "prod", "--write-config", path); code != ExitOK || !strings.Contains(out, "kept (unchanged)") {

@@ -17,6 +17,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -41,19 +42,15 @@ type Deps struct {
 }
 
 // NewLogger builds the zap logger the flags ask for, writing to w.
-func NewLogger(cfg config.Config, w io.Writer) (*zap.Logger, error) {
-	level, err := zapcore.ParseLevel(cfg.LogLevel)
-	if err != nil {
-		return nil, err
-	}
+func NewLogger(level zapcore.Level, format string, w io.Writer) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
 	encoder := zapcore.NewJSONEncoder(enc)
-	if cfg.LogFormat == "console" {
+	if format == "console" {
 		enc.EncodeLevel = zapcore.CapitalLevelEncoder
 		encoder = zapcore.NewConsoleEncoder(enc)
 	}
-	return zap.New(zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level)), nil
+	return zap.New(zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level))
 }
 
 // kubeTarget is the cluster a command talks to, as people know it: the kubeconfig context
@@ -63,40 +60,54 @@ type kubeTarget struct {
 	Server  string
 }
 
-// kubeClients connects to the cluster: --kubeconfig if given; else in-cluster when running in a
-// pod; else $KUBECONFIG and ~/.kube/config, as kubectl does. The first client's requests time
-// out after --request-timeout; the second has no overall timeout, for the informers' watches,
-// which an HTTP client timeout would cut every --request-timeout.
-func kubeClients(cfg config.Config, version string) (kubernetes.Interface, kubernetes.Interface, kubeTarget, error) {
+// errNoCluster replaces client-go's advice to set KUBERNETES_MASTER, which no one sets.
+var errNoCluster = errors.New("no cluster to talk to: not running in a pod, and no kubeconfig in $KUBECONFIG or ~/.kube/config; set --kubeconfig")
+
+// kubeClients connects to the cluster: --kubeconfig or --context if given; else in-cluster when
+// running in a pod; else $KUBECONFIG and ~/.kube/config, as kubectl does. The first client's
+// requests time out after --request-timeout; the second has no overall timeout, for the
+// informers' watches, which an HTTP client timeout would cut every --request-timeout.
+func kubeClients(k config.Kube, version string) (kubernetes.Interface, kubernetes.Interface, kubeTarget, error) {
 	var rc *rest.Config
 	var err error
 	target := kubeTarget{Context: "in-cluster"}
-	if cfg.Kubeconfig == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+	if k.Kubeconfig == "" && k.Context == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
 		rc, err = rest.InClusterConfig()
 	} else {
 		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		rules.ExplicitPath = cfg.Kubeconfig
-		loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
+		rules.ExplicitPath = k.Kubeconfig
+		loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: k.Context})
 		rc, err = loader.ClientConfig()
 		if raw, rawErr := loader.RawConfig(); rawErr == nil {
 			target.Context = raw.CurrentContext
 		}
-	}
-	if err != nil {
-		if cfg.Kubeconfig != "" {
-			return nil, nil, target, fmt.Errorf("invalid --kubeconfig %q: %w", cfg.Kubeconfig, err)
+		if k.Context != "" {
+			target.Context = k.Context
 		}
-		return nil, nil, target, fmt.Errorf("no cluster to talk to (set --kubeconfig): %w", err)
+	}
+	switch {
+	case err == nil:
+	case clientcmd.IsEmptyConfig(err) && k.Kubeconfig == "" && k.Context == "":
+		return nil, nil, target, errNoCluster
+	case k.Context != "" && clientcmd.IsContextNotFound(err):
+		return nil, nil, target, fmt.Errorf("invalid --context %q: no such context in the kubeconfig", k.Context)
+	case k.Kubeconfig != "":
+		return nil, nil, target, fmt.Errorf("invalid --kubeconfig %q: %w", k.Kubeconfig, err)
+	default:
+		return nil, nil, target, fmt.Errorf("kubeconfig: %w", err)
 	}
 	target.Server = strings.TrimSuffix(rc.Host, "/")
 	rc.UserAgent = "targetsync/" + version
 	rc.QPS, rc.Burst = 20, 40
+	// Nodes, Services and Leases in protobuf: less to read and decode than JSON.
+	rc.ContentType = runtime.ContentTypeProtobuf
+	rc.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	watch, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, nil, target, fmt.Errorf("kubernetes client: %w", err)
 	}
 	rc = rest.CopyConfig(rc)
-	rc.Timeout = requestTimeout(cfg)
+	rc.Timeout = k.RequestTimeout
 	kube, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, nil, target, fmt.Errorf("kubernetes client: %w", err)
@@ -106,14 +117,14 @@ func kubeClients(cfg config.Config, version string) (kubernetes.Interface, kuber
 
 // kubeClient is the client of commands that do not take --request-timeout (bootstrap, expose):
 // as before it, with no overall timeout.
-func kubeClient(cfg config.Config, version string) (kubernetes.Interface, error) {
-	_, watch, _, err := kubeClients(cfg, version)
+func kubeClient(k config.Kube, version string) (kubernetes.Interface, error) {
+	_, watch, _, err := kubeClients(k, version)
 	return watch, err
 }
 
 // requestTimeout is --request-timeout, or its default when it is not positive.
 func requestTimeout(cfg config.Config) time.Duration {
-	if d := cfg.RequestTimeout.Duration; d > 0 {
+	if d := cfg.Kube.RequestTimeout; d > 0 {
 		return d
 	}
 	return config.DefaultRequestTimeout
@@ -164,11 +175,9 @@ type clients struct {
 func connect(ctx context.Context, cfg config.Config, d Deps, m *metrics.Metrics, announce ...func(*zap.Logger, kubeTarget)) (clients, error) {
 	var c clients
 	var err error
-	if c.log, err = logger(cfg, d); err != nil {
-		return c, err
-	}
+	c.log = logger(cfg, d)
 	if c.kube, c.watch = d.Kube, d.Kube; c.kube == nil {
-		if c.kube, c.watch, c.target, err = kubeClients(cfg, d.Version); err != nil {
+		if c.kube, c.watch, c.target, err = kubeClients(cfg.Kube, d.Version); err != nil {
 			return c, err
 		}
 		for _, a := range announce {
@@ -190,6 +199,7 @@ func awsClients(ctx context.Context, cfg config.Config, m *metrics.Metrics, vers
 		Region:  cfg.Bindings[0].Region(),
 		AppID:   "targetsync_" + version,
 		Metrics: m,
+		Rules:   cfg.AWSThrottle,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -200,10 +210,10 @@ func awsClients(ctx context.Context, cfg config.Config, m *metrics.Metrics, vers
 	byARN := map[string]*elb.Client{}
 	for _, b := range cfg.Bindings {
 		region := b.Region()
-		byARN[b.TargetGroupARN] = elb.NewClient(elbv2.NewFromConfig(awsCfg, func(o *elbv2.Options) { o.Region = region }))
+		byARN[b.TargetGroupARN()] = elb.NewClient(elbv2.NewFromConfig(awsCfg, func(o *elbv2.Options) { o.Region = region }))
 	}
 	groups := func(b controller.Binding) controller.TargetGroups { return byARN[b.TargetGroupARN] }
-	if !cfg.ManagesSecurityGroups() {
+	if cfg.SecurityGroups == nil {
 		return groups, nil, nil
 	}
 	region := cfg.Bindings[0].Region()
@@ -211,21 +221,7 @@ func awsClients(ctx context.Context, cfg config.Config, m *metrics.Metrics, vers
 	if err != nil {
 		return nil, nil, fmt.Errorf("security groups: %w", err)
 	}
-	sgs := &controller.SecurityGroups{
-		Selector: sg.GroupSelector{IDs: cfg.SecurityGroupIDs},
-		Rules:    rules,
-	}
-	if cfg.SecurityGroupTag != "" {
-		sgs.Selector.TagKey, sgs.Selector.TagValue, _ = strings.Cut(cfg.SecurityGroupTag, "=")
-	}
-	for _, s := range cfg.Sources {
-		src, err := sg.ParseSource(s)
-		if err != nil {
-			return nil, nil, err
-		}
-		sgs.Sources = append(sgs.Sources, src)
-	}
-	return groups, sgs, nil
+	return groups, &controller.SecurityGroups{Selector: cfg.SecurityGroups.Selector, Sources: cfg.SecurityGroups.Sources, Rules: rules}, nil
 }
 
 // errNoCredentials replaces the SDK's account of every credential source it tried, which is

@@ -2,12 +2,11 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,18 +18,25 @@ import (
 	"github.com/targetsync/targetsync/pkg/ingress"
 )
 
-// exposeCommand parses the flags of `targetsync expose` and runs it.
-func exposeCommand(ctx context.Context, args []string, stdout, stderr io.Writer, version string) int {
-	cfg, err := config.ParseExpose(args)
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(stdout, "Usage: targetsync expose [flags]\n\nCreates, or updates if targetsync made it, the Ingress that publishes a Service port at\nPREFIX.CLUSTER_ID.DOMAIN; never touches an Ingress it did not make.\n\nFlags:\n%s", config.ExposeUsage())
-		return ExitOK
+// exposeCommand is `targetsync expose`.
+func exposeCommand(deps Deps, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "expose [flags]",
+		Short: "Publish a Service port at PREFIX.CLUSTER_ID.DOMAIN through an Ingress",
+		Long: `Creates, or updates if targetsync made it, the Ingress that publishes a Service port at
+PREFIX.CLUSTER_ID.DOMAIN; never touches an Ingress it did not make.`,
+		Args: cobra.NoArgs,
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "targetsync expose: %s\n", oneLine(err))
-		return ExitError
+	cmd.Flags().SortFlags = false
+	get := config.BindExpose(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := get()
+		if err != nil {
+			return err
+		}
+		return result(Expose(cmd.Context(), cfg, deps, stdout, stderr))
 	}
-	return Expose(ctx, cfg, Deps{Version: version, LogOutput: stderr}, stdout, stderr)
+	return cmd
 }
 
 // Expose checks the request against the Service and every Ingress in the cluster and, when it
@@ -44,7 +50,7 @@ func Expose(ctx context.Context, cfg config.ExposeConfig, d Deps, stdout, stderr
 	kube := d.Kube
 	if kube == nil {
 		var err error
-		if kube, err = kubeClient(config.Config{Kubeconfig: cfg.Kubeconfig}, d.Version); err != nil {
+		if kube, err = kubeClient(cfg.Kube, d.Version); err != nil {
 			return fail(err)
 		}
 	}
@@ -96,12 +102,9 @@ func Expose(ctx context.Context, cfg config.ExposeConfig, d Deps, stdout, stderr
 // startPublishing starts the informers of the reconciler that publishes annotated Services,
 // on every replica; its worker runs only where the controller runs (see alongside).
 func startPublishing(ctx context.Context, cfg config.Config, kube kubernetes.Interface, log *zap.Logger, recorder record.EventRecorder) (*ingress.Reconciler, error) {
-	class := cfg.IngressClass
-	if class == "" {
-		class = config.DefaultIngressClass
-	}
+	p := cfg.Publishing
 	r, err := ingress.New(kube, ingress.Options{
-		Site:     ingress.Site{ClusterID: cfg.ClusterID, Domain: cfg.Domain, Class: class},
+		Site:     ingress.Site{ClusterID: p.ClusterID, Domain: p.Domain, Class: p.IngressClass},
 		DryRun:   cfg.DryRun,
 		Logger:   log.Named("ingress"),
 		Recorder: recorder,

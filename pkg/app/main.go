@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/targetsync/targetsync/pkg/config"
 )
@@ -21,72 +21,108 @@ const (
 	ExitDrift = 2
 )
 
-const usage = `targetsync keeps NLB IP target groups equal to the worker nodes of a Kubernetes cluster.
+// exitCode ends a command with a code after it has said why; Main prints nothing more.
+type exitCode int
 
-Usage:
-  targetsync run [flags]       watch the cluster and keep the target groups in sync
-  targetsync plan [flags]      compare once and print what run would change (exit 2 on drift)
-  targetsync status [flags]    print the targets, health check and rules as AWS and the cluster see them; changes nothing
-  targetsync bootstrap [flags] create what is missing of the NLB, target group, listener and health-check Service
-  targetsync expose [flags]    publish a Service port at PREFIX.CLUSTER_ID.DOMAIN through an Ingress
-  targetsync version           print the version
-  targetsync help [command]    show this help, or a command's flags
-`
+func (c exitCode) Error() string { return fmt.Sprintf("exit %d", int(c)) }
 
 // Main runs the command in args and returns the process exit code. It is main's only call.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version string) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return ExitError
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "version", "--version":
-		fmt.Fprintf(stdout, "targetsync %s\n", version)
+	root := NewCommand(version, stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	var code exitCode
+	switch {
+	case err == nil:
 		return ExitOK
-	case "help", "-h", "--help":
-		if len(rest) > 0 {
-			switch rest[0] {
-			case "run", "plan", "status":
-				fmt.Fprintf(stdout, "Usage: targetsync %s [flags]\n\nFlags:\n%s", rest[0], config.Usage(rest[0]))
-				return ExitOK
-			case "bootstrap", "expose":
-				// Their own flag sets answer --help.
-				return Main(ctx, []string{rest[0], "--help"}, stdout, stderr, version)
-			}
-		}
-		fmt.Fprint(stdout, usage)
-		return ExitOK
-	case "bootstrap":
-		return bootstrapCommand(ctx, rest, stdout, stderr, version)
-	case "expose":
-		return exposeCommand(ctx, rest, stdout, stderr, version)
-	case "run", "plan", "status":
-	default:
-		fmt.Fprintf(stderr, "targetsync: unknown command %q\n\n%s", cmd, usage)
-		return ExitError
+	case errors.As(err, &code):
+		return int(code)
 	}
+	fmt.Fprintf(stderr, "%s: %s\n", cmd.CommandPath(), oneLine(err))
+	if cmd.Runnable() && !strings.HasPrefix(err.Error(), "invalid ") {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return ExitError
+}
 
-	cfg, err := config.Parse(cmd, rest)
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(stdout, "Usage: targetsync %s [flags]\n\nFlags:\n%s", cmd, config.Usage(cmd))
-		return ExitOK
+// NewCommand returns the targetsync command tree. Each command accepts only its own flags.
+func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
+	deps := Deps{Version: version, LogOutput: stderr}
+	root := &cobra.Command{
+		Use:   "targetsync",
+		Short: "Keep NLB IP target groups equal to the worker nodes of a Kubernetes cluster",
+		Long: `targetsync keeps NLB IP target groups equal to the worker nodes of a Kubernetes cluster:
+it registers each eligible node's private IP on the ingress controller's NodePort, keeps the
+health-check port and the worker security-group rules in line, and builds the setup with bootstrap.`,
+		Version:           version,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(stderr)
+			_ = cmd.Help()
+			return exitCode(ExitError)
+		},
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "targetsync %s: %s\n", cmd, oneLine(err))
-		return ExitError
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetVersionTemplate("targetsync {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+
+	root.AddCommand(
+		configCommand(config.CommandRun, "Watch the cluster and keep the target groups in sync",
+			"Watches Nodes and the bound Services and keeps each target group, its health-check port and\nthe worker security-group rules equal to the cluster, until stopped.",
+			func(ctx context.Context, cfg config.Config) int {
+				if err := Run(ctx, cfg, deps); err != nil {
+					fmt.Fprintf(stderr, "targetsync run: %s\n", oneLine(err))
+					return ExitError
+				}
+				return ExitOK
+			}),
+		configCommand(config.CommandPlan, "Compare once and print what run would change (exit 2 on drift)",
+			"Reads the cluster and the target groups once and prints what run would change; changes nothing.\nExit 0 in sync, 2 on drift, 1 on error.",
+			func(ctx context.Context, cfg config.Config) int { return Plan(ctx, cfg, deps, stdout, stderr) }),
+		configCommand(config.CommandStatus, "Print the targets, health check and rules as AWS and the cluster see them",
+			"Prints each binding's targets with their AWS state, the health-check port in AWS and in the\ncluster, the security-group rules targetsync owns and the last successful sync; changes nothing.",
+			func(ctx context.Context, cfg config.Config) int { return Status(ctx, cfg, deps, stdout, stderr) }),
+		bootstrapCommand(deps, stdout, stderr),
+		exposeCommand(deps, stdout, stderr),
+		&cobra.Command{
+			Use:   "version",
+			Short: "Print the version",
+			Args:  cobra.NoArgs,
+			Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintf(cmd.OutOrStdout(), "targetsync %s\n", version) },
+		},
+	)
+	return root
+}
+
+// configCommand is run, plan or status: the flags of the name, read into a config.Config.
+func configCommand(name, short, long string, run func(context.Context, config.Config) int) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   name + " [flags]",
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs,
 	}
-	if cmd == "plan" {
-		return Plan(ctx, cfg, Deps{Version: version, LogOutput: stderr}, stdout, stderr)
+	cmd.Flags().SortFlags = false
+	flags := config.Bind(name, cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := flags.Config()
+		if err != nil {
+			return err
+		}
+		return result(run(cmd.Context(), cfg))
 	}
-	if cmd == "status" {
-		return Status(ctx, cfg, Deps{Version: version, LogOutput: stderr}, stdout, stderr)
+	return cmd
+}
+
+// result turns a command's exit code into what RunE returns.
+func result(code int) error {
+	if code == ExitOK {
+		return nil
 	}
-	if err := Run(ctx, cfg, Deps{Version: version, LogOutput: stderr}); err != nil {
-		fmt.Fprintf(stderr, "targetsync run: %s\n", oneLine(err))
-		return ExitError
-	}
-	return ExitOK
+	return exitCode(code)
 }
 
 // oneLine keeps an error to the single line the user reads.

@@ -148,7 +148,7 @@ func writePlan(w io.Writer, outcomes []controller.Outcome, rules *controller.Rul
 func targetGroupNames(cfg config.Config) string {
 	names := make([]string, 0, len(cfg.Bindings))
 	for _, b := range cfg.Bindings {
-		names = append(names, controller.BindingFromConfig(b).TargetGroupName())
+		names = append(names, controller.Binding{TargetGroupARN: b.TargetGroupARN()}.TargetGroupName())
 	}
 	if len(names) == 1 {
 		return "target group " + names[0]

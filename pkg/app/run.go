@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +23,6 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -30,19 +31,13 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"github.com/targetsync/targetsync/pkg/bootstrap"
 	"github.com/targetsync/targetsync/pkg/config"
 	"github.com/targetsync/targetsync/pkg/controller"
 	"github.com/targetsync/targetsync/pkg/elb"
 	"github.com/targetsync/targetsync/pkg/informer"
 	"github.com/targetsync/targetsync/pkg/metrics"
 	"github.com/targetsync/targetsync/pkg/sg"
-)
-
-// Leader election timing, client-go's usual values.
-const (
-	leaseDuration = 15 * time.Second
-	renewDeadline = 10 * time.Second
-	retryPeriod   = 2 * time.Second
 )
 
 // Run keeps the bound target groups in sync until ctx ends. It returns nil on a clean shutdown.
@@ -55,6 +50,12 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 		log.Info("starting targetsync", zap.String("version", d.Version), zap.String("goVersion", runtime.Version()),
 			zap.String("clusterName", cfg.ClusterName), zap.String("context", t.Context), zap.String("server", t.Server),
 			zap.Duration("requestTimeout", requestTimeout(cfg)))
+	}
+	if cfg.Bootstrap != nil {
+		var err error
+		if cfg, err = runBootstrap(ctx, cfg, d); err != nil {
+			return err
+		}
 	}
 	c, err := connect(ctx, cfg, d, m, starting)
 	if err != nil {
@@ -78,8 +79,8 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 		Capacity:        capacity(cfg),
 		DryRun:          cfg.DryRun,
 		SecurityGroups:  sgs,
-		ResyncPeriod:    cfg.ResyncPeriod.Duration,
-		MinSyncInterval: cfg.MinSyncInterval.Duration,
+		ResyncPeriod:    cfg.ResyncPeriod,
+		MinSyncInterval: cfg.MinSyncInterval,
 		Logger:          log,
 		Metrics:         m,
 		Recorder:        recorder,
@@ -91,7 +92,7 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	defer w.informers.Shutdown()
 	// What the leader runs: the controller, and with --domain the Ingress publisher beside it.
 	work := w.ctrl.Run
-	if cfg.Domain != "" {
+	if cfg.Publishing != nil {
 		// Its informers watch: the client without an overall timeout.
 		pub, err := startPublishing(ctx, cfg, c.watch, log, recorder)
 		if err != nil {
@@ -102,7 +103,7 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	}
 
 	var leaderHealth *leaderelection.HealthzAdaptor
-	if cfg.LeaderElect {
+	if cfg.LeaderElection.Enabled {
 		leaderHealth = leaderelection.NewLeaderHealthzAdaptor(2 * time.Second)
 	}
 	probes := &probes{informers: w.informers, ctrl: w.ctrl, leader: leaderHealth}
@@ -122,15 +123,23 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 		return err
 	}
 	log.Info("caches synced; starting", zap.String("version", d.Version), zap.Int("count", len(cfg.Bindings)), zap.Bool("dryRun", cfg.DryRun),
-		zap.Bool("leaderElect", cfg.LeaderElect))
-	if sgs == nil {
+		zap.Bool("leaderElect", cfg.LeaderElection.Enabled))
+	if sg := cfg.SecurityGroups; sg == nil {
 		log.Info("security-group management off: set --security-group-id or --security-group-tag to keep worker rules open on the NodePorts")
 	} else {
-		log.Info("managing security-group rules", zap.Strings("securityGroupIDs", cfg.SecurityGroupIDs),
-			zap.String("securityGroupTag", cfg.SecurityGroupTag), zap.Strings("sources", cfg.Sources))
+		tag := ""
+		if sg.Selector.TagKey != "" {
+			tag = sg.Selector.TagKey + "=" + sg.Selector.TagValue
+		}
+		sources := make([]string, len(sg.Sources))
+		for i, s := range sg.Sources {
+			sources[i] = s.String()
+		}
+		log.Info("managing security-group rules", zap.Strings("securityGroupIDs", sg.Selector.IDs),
+			zap.String("securityGroupTag", tag), zap.Strings("sources", sources))
 	}
 
-	if !cfg.LeaderElect {
+	if !cfg.LeaderElection.Enabled {
 		m.IsLeader.Set(1)
 		probes.setLeading(true)
 		work(ctx)
@@ -147,29 +156,16 @@ type wiring struct {
 }
 
 func newWiring(cfg config.Config, kube kubernetes.Interface, groups func(controller.Binding) controller.TargetGroups, opts controller.Options) (*wiring, error) {
-	selector, err := labels.Parse(cfg.NodeSelector)
-	if err != nil {
-		return nil, fmt.Errorf("invalid --node-selector: %w", err)
-	}
-	rules := informer.Rules{
-		Selector:           selector,
-		DeregisterCordoned: cfg.DeregisterCordoned,
-		RemoveNotReady:     cfg.NotReady == config.NotReadyRemove,
-	}
-	var bindings []controller.Binding
-	var services []types.NamespacedName
-	for _, cb := range cfg.Bindings {
-		b := controller.BindingFromConfig(cb)
-		bindings = append(bindings, b)
-		services = append(services, b.Query.Traffic.Service)
-		if hc := b.Query.HealthCheck; hc != nil {
-			services = append(services, hc.Service)
-		}
+	bindings := make([]controller.Binding, len(cfg.Bindings))
+	queries := make([]informer.Query, len(cfg.Bindings))
+	for i, cb := range cfg.Bindings {
+		bindings[i] = controllerBinding(cb, cfg.DeregisterCordoned)
+		queries[i] = bindings[i].Query
 	}
 	w := &wiring{bindings: bindings}
 	// The controller is created after the informers, whose handlers trigger it; the closure
 	// reads w.ctrl only when an event arrives, which is after Start.
-	inf, err := informer.New(kube, rules, services, func() { w.ctrl.Trigger() })
+	inf, err := informer.New(kube, queries, func() { w.ctrl.Trigger() })
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +174,64 @@ func newWiring(cfg config.Config, kube kubernetes.Interface, groups func(control
 	return w, nil
 }
 
+// controllerBinding is what the controller keeps in sync for one configured binding.
+func controllerBinding(b config.Binding, deregisterCordoned bool) controller.Binding {
+	q := informer.Query{
+		Traffic: informer.PortRef{Service: b.Service, Port: b.ServicePort},
+		Rules: informer.Rules{
+			Selector:           b.NodeSelector,
+			DeregisterCordoned: deregisterCordoned,
+			RemoveNotReady:     b.NotReady == config.NotReadyRemove,
+		},
+	}
+	if hc := b.HealthCheck; hc != nil {
+		q.HealthCheck = &informer.PortRef{Service: hc.Service, Port: hc.Port}
+	}
+	return controller.Binding{Name: b.Name, TargetGroupARN: b.TargetGroupARN(), Query: q, HealthCheckPath: b.HealthCheckPath}
+}
+
 // capacity is the healthy-capacity guard the flags ask for.
 func capacity(cfg config.Config) controller.Capacity {
-	return controller.Capacity{MaxFraction: cfg.MaxDeregisterFraction, Window: cfg.CapacityWindow.Duration}
+	return controller.Capacity{MaxFraction: cfg.MaxDeregisterFraction, Window: cfg.CapacityWindow}
+}
+
+// runBootstrap is `run --bootstrap`: it builds or completes the setup as `targetsync bootstrap`
+// does, logs each resource, and returns cfg with the target group found or created as its
+// binding. A setup that is not complete stops run: the next start tries again.
+func runBootstrap(ctx context.Context, cfg config.Config, d Deps) (config.Config, error) {
+	log := NewLogger(cfg.LogLevel, cfg.LogFormat, logOutput(d))
+	if d.Logger != nil {
+		log = d.Logger
+	}
+	boot := *cfg.Bootstrap
+	boot.Kube = cfg.Kube
+	res, err := bootstrapSetup(ctx, boot, d)
+	if err != nil {
+		return cfg, fmt.Errorf("bootstrap: %w", err)
+	}
+	for _, s := range res.Steps {
+		fields := []zap.Field{zap.String("kind", string(s.Kind)), zap.String("name", s.Name), zap.String("action", s.ActionText(res.Applied))}
+		if why := s.WhyText(); why != "" {
+			fields = append(fields, zap.String("why", why))
+		}
+		if s.Problem || s.Err != nil {
+			log.Warn("bootstrap", fields...)
+		} else {
+			log.Info("bootstrap", fields...)
+		}
+	}
+	if !res.OK() {
+		return cfg, errors.New("bootstrap: the setup is not complete: see the bootstrap lines marked warn; run `targetsync bootstrap --dry-run` with the same flags for the table")
+	}
+	arn := res.TargetGroup.ARN
+	if arn == "" || !usable(res, bootstrap.KindTargetGroup) {
+		return cfg, fmt.Errorf("bootstrap: target group %s does not exist yet (--dry-run creates nothing), so there is nothing to sync", res.TargetGroup.Name)
+	}
+	log.Info("bootstrap done; keeping its target group in sync", zap.String("targetGroupARN", arn), zap.String("loadBalancerDNSName", res.LoadBalancer.DNSName))
+	if err := cfg.AddBootstrapBinding(arn); err != nil {
+		return cfg, fmt.Errorf("bootstrap: %w", err)
+	}
+	return cfg, nil
 }
 
 // checkOwnership fails start-up when a bound target group or a selected security group is
@@ -189,19 +240,20 @@ func capacity(cfg config.Config) controller.Capacity {
 // be asked now, the controller checks again before every write.
 func checkOwnership(ctx context.Context, cfg config.Config, c clients, log *zap.Logger) error {
 	for _, b := range cfg.Bindings {
-		tags, err := c.groups(controller.Binding{TargetGroupARN: b.TargetGroupARN}).Tags(ctx, b.TargetGroupARN)
+		arn := b.TargetGroupARN()
+		tags, err := c.groups(controller.Binding{TargetGroupARN: arn}).Tags(ctx, arn)
 		if err != nil {
-			log.Warn("could not read target group tags at start-up; checked again before each write", zap.String("targetGroupARN", b.TargetGroupARN), zap.Error(err))
+			log.Warn("could not read target group tags at start-up; checked again before each write", zap.String("targetGroupARN", arn), zap.Error(err))
 			continue
 		}
 		switch owner := tags[elb.TagCluster]; owner {
 		case cfg.ClusterName:
 		case "":
 			log.Info("target group has no "+elb.TagCluster+" tag; tag it so that no other cluster writes it",
-				zap.String("targetGroupARN", b.TargetGroupARN))
+				zap.String("targetGroupARN", arn))
 		default:
 			return fmt.Errorf("target group %s is tagged %s=%s, and this is --cluster-name %s: refusing to write another cluster's target group",
-				b.TargetGroupARN, elb.TagCluster, owner, cfg.ClusterName)
+				arn, elb.TagCluster, owner, cfg.ClusterName)
 		}
 	}
 	if c.sgs == nil {
@@ -232,29 +284,30 @@ func checkServices(w *wiring, cfg config.Config) error {
 
 func lead(ctx context.Context, cfg config.Config, kube kubernetes.Interface, log *zap.Logger, m *metrics.Metrics,
 	health *leaderelection.HealthzAdaptor, p *probes, work func(context.Context)) error {
-	ns := cfg.LeaderElectionNamespace
+	le := cfg.LeaderElection
+	ns := le.Namespace
 	if ns == "" {
 		ns = podNamespace()
 	}
 	host, _ := os.Hostname()
 	id := host + "_" + uuid.NewString()
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: ns, Name: cfg.LeaderElectionID},
+		LeaseMeta:  metav1.ObjectMeta{Namespace: ns, Name: le.ID},
 		Client:     kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
 	}
 	lost := make(chan struct{})
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:            lock,
-		Name:            cfg.LeaderElectionID,
-		LeaseDuration:   leaseDuration,
-		RenewDeadline:   renewDeadline,
-		RetryPeriod:     retryPeriod,
+		Name:            le.ID,
+		LeaseDuration:   le.LeaseDuration,
+		RenewDeadline:   le.RenewDeadline,
+		RetryPeriod:     le.RetryPeriod,
 		ReleaseOnCancel: true,
 		WatchDog:        health,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
-				log.Info("became leader", zap.String("lease", ns+"/"+cfg.LeaderElectionID))
+				log.Info("became leader", zap.String("lease", ns+"/"+le.ID))
 				m.IsLeader.Set(1)
 				p.setLeading(true)
 				work(ctx)
@@ -269,8 +322,8 @@ func lead(ctx context.Context, cfg config.Config, kube kubernetes.Interface, log
 	if err != nil {
 		return fmt.Errorf("leader election: %w", err)
 	}
-	log.Info("waiting for leadership", zap.String("lease", ns+"/"+cfg.LeaderElectionID), zap.String("identity", id))
-	le.Run(ctx)
+	log.Info("waiting for leadership", zap.String("lease", ns+"/"+le.ID), zap.String("identity", id))
+	elector.Run(ctx)
 	select {
 	case <-lost:
 		if ctx.Err() == nil {
@@ -294,21 +347,22 @@ func podNamespace() string {
 	return "default"
 }
 
-func logger(cfg config.Config, d Deps) (*zap.Logger, error) {
+func logger(cfg config.Config, d Deps) *zap.Logger {
 	log := d.Logger
 	if log == nil {
-		var err error
-		w := d.LogOutput
-		if w == nil {
-			w = os.Stderr
-		}
-		if log, err = NewLogger(cfg, w); err != nil {
-			return nil, err
-		}
+		log = NewLogger(cfg.LogLevel, cfg.LogFormat, logOutput(d))
 	}
 	// klog is process-global: client-go's own messages go to the first command's logger.
 	klogOnce.Do(func() { klog.SetLogger(zapr.NewLogger(log.Named("k8s"))) })
-	return log, nil
+	return log
+}
+
+// logOutput is where a logger built from the flags writes.
+func logOutput(d Deps) io.Writer {
+	if d.LogOutput == nil {
+		return os.Stderr
+	}
+	return d.LogOutput
 }
 
 var klogOnce sync.Once
@@ -338,6 +392,22 @@ func serve(ctx context.Context, log *zap.Logger, cfg config.Config, reg *prometh
 		}
 		if cfg.HealthProbeBindAddress != "0" {
 			endpoints = append(endpoints, endpoint{cfg.HealthProbeBindAddress, probeMux})
+		}
+	}
+	if addr := cfg.PprofBindAddress; addr != "0" {
+		mux := http.NewServeMux()
+		for _, e := range endpoints {
+			if e.addr == addr {
+				mux = e.mux
+			}
+		}
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		if !slices.ContainsFunc(endpoints, func(e endpoint) bool { return e.addr == addr }) {
+			endpoints = append(endpoints, endpoint{addr, mux})
 		}
 	}
 	var servers []*http.Server

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,7 +35,7 @@ func Status(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Wr
 		return ExitError
 	}
 	if d.Logger == nil {
-		cfg.LogLevel = "error" // the report is the output
+		cfg.LogLevel = zapcore.ErrorLevel // the report is the output
 	}
 	c, err := connect(ctx, cfg, d, nil)
 	if err != nil {
@@ -55,7 +56,7 @@ func Status(ctx context.Context, cfg config.Config, d Deps, stdout, stderr io.Wr
 		kube:    c.kube,
 		snap:    w.informers.Source(),
 		groups:  func(b controller.Binding) targetGroupReader { return c.groups(b) },
-		lease:   types.NamespacedName{Namespace: cfg.LeaderElectionNamespace, Name: cfg.LeaderElectionID},
+		lease:   types.NamespacedName{Namespace: cfg.LeaderElection.Namespace, Name: cfg.LeaderElection.ID},
 		now:     time.Now,
 	}
 	if r.lease.Namespace == "" {

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
-	"golang.org/x/time/rate"
 
 	"github.com/targetsync/targetsync/pkg/metrics"
 )
@@ -31,6 +30,8 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Throttle overrides DefaultThrottle when not nil.
 	Throttle Throttle
+	// Rules come before Throttle: the first that matches an operation limits it.
+	Rules []ThrottleRule
 }
 
 // Load builds the shared aws.Config. It honours AWS_REGION, AWS_PROFILE, the default credential
@@ -50,7 +51,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		}),
 		config.WithAppID(o.AppID),
 		config.WithAPIOptions([]func(*middleware.Stack) error{
-			throttle.middleware,
+			limits{rules: o.Rules, throttle: throttle}.middleware,
 			observe(o.Metrics),
 		}),
 	)
@@ -104,44 +105,4 @@ func Code(err error) string {
 	default:
 		return "ClientError"
 	}
-}
-
-// Throttle holds client-side rate limits per "Service/Operation" (the SDK's service ID and
-// operation name); the entry "*" applies to operations without their own.
-type Throttle map[string]*rate.Limiter
-
-// DefaultThrottle keeps targetsync well inside the account's ELB and EC2 API quotas, which are
-// shared with every other tool in the account: mutations are slower than reads.
-func DefaultThrottle() Throttle {
-	return Throttle{
-		"Elastic Load Balancing v2/RegisterTargets":   rate.NewLimiter(4, 20),
-		"Elastic Load Balancing v2/DeregisterTargets": rate.NewLimiter(4, 20),
-		"Elastic Load Balancing v2/ModifyTargetGroup": rate.NewLimiter(2, 10),
-		"Elastic Load Balancing v2/*":                 rate.NewLimiter(10, 40),
-		"EC2/AuthorizeSecurityGroupIngress":           rate.NewLimiter(2, 10),
-		"EC2/RevokeSecurityGroupIngress":              rate.NewLimiter(2, 10),
-		"EC2/*":                                       rate.NewLimiter(10, 40),
-		"*":                                           rate.NewLimiter(10, 40),
-	}
-}
-
-func (t Throttle) limiter(service, op string) *rate.Limiter {
-	for _, k := range []string{service + "/" + op, service + "/*", "*"} {
-		if l, ok := t[k]; ok {
-			return l
-		}
-	}
-	return nil
-}
-
-func (t Throttle) middleware(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("targetsyncThrottle",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			if l := t.limiter(awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx)); l != nil {
-				if err := l.Wait(ctx); err != nil {
-					return middleware.InitializeOutput{}, middleware.Metadata{}, fmt.Errorf("client-side throttle: %w", err)
-				}
-			}
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -49,7 +48,7 @@ const (
 // BootstrapConfig is what `targetsync bootstrap` needs, parsed into typed values: nothing
 // downstream parses a string again.
 type BootstrapConfig struct {
-	Kubeconfig  string
+	Kube        Kube
 	ClusterName string
 	// Region overrides the environment's AWS region; empty means the SDK's default chain.
 	Region string
@@ -102,38 +101,35 @@ type bootstrapFlags struct {
 	subnets, eips, sgIDs, sources          []string
 }
 
-// ParseBootstrap reads the flags of `targetsync bootstrap` (args without the program and
-// subcommand name). A bad value ends in one error naming the flag.
-func ParseBootstrap(args []string) (BootstrapConfig, error) {
-	var c BootstrapConfig
-	var f bootstrapFlags
-	fs := newBootstrapFlagSet(&c, &f)
-	if err := fs.Parse(args); err != nil {
-		return BootstrapConfig{}, err
+// BindBootstrap adds the flags of `targetsync bootstrap` to fs. After fs is parsed, the
+// function returned checks them and returns the typed configuration, or one error naming the
+// flag that is wrong.
+func BindBootstrap(fs *pflag.FlagSet) func() (BootstrapConfig, error) {
+	c, f := &BootstrapConfig{}, &bootstrapFlags{}
+	bindBootstrap(fs, c, f)
+	return func() (BootstrapConfig, error) {
+		changed := map[string]bool{}
+		fs.Visit(func(fl *pflag.Flag) { changed[fl.Name] = true })
+		out := *c
+		if err := out.fill(*f, changed); err != nil {
+			return BootstrapConfig{}, err
+		}
+		return out, nil
 	}
-	if fs.NArg() > 0 {
-		return BootstrapConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	changed := map[string]bool{}
-	fs.Visit(func(fl *pflag.Flag) { changed[fl.Name] = true })
-	if err := c.fill(f, changed); err != nil {
-		return BootstrapConfig{}, err
-	}
-	return c, nil
 }
 
-// BootstrapUsage returns the flag documentation of `targetsync bootstrap`, for help output.
-func BootstrapUsage() string {
-	return newBootstrapFlagSet(&BootstrapConfig{}, &bootstrapFlags{}).FlagUsages()
-}
-
+// newBootstrapFlagSet is bootstrap's flags on a set of their own.
 func newBootstrapFlagSet(c *BootstrapConfig, f *bootstrapFlags) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("bootstrap", pflag.ContinueOnError)
 	fs.SortFlags = false
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	bindBootstrap(fs, c, f)
+	return fs
+}
 
-	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "path to a kubeconfig; empty means in-cluster config, then $KUBECONFIG and ~/.kube/config")
+func bindBootstrap(fs *pflag.FlagSet, c *BootstrapConfig, f *bootstrapFlags) {
+	c.Kube.RequestTimeout = DefaultRequestTimeout
+	fs.StringVar(&c.Kube.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file; empty means in-cluster config, then $KUBECONFIG and ~/.kube/config")
+	fs.StringVar(&c.Kube.Context, "context", "", "the kubeconfig context to use (default: its current context)")
 	fs.StringVar(&c.ClusterName, "cluster-name", "", "name of this cluster (required): every resource is tagged and found again with it")
 	fs.StringVar(&c.Region, "region", "", "AWS region (default: AWS_REGION or the shared config)")
 
@@ -162,7 +158,6 @@ func newBootstrapFlagSet(c *BootstrapConfig, f *bootstrapFlags) *pflag.FlagSet {
 
 	fs.BoolVar(&c.DryRun, "dry-run", false, "print what would be created and create nothing")
 	fs.StringVar(&c.WriteConfig, "write-config", "", "write the settings run needs to `FILE` (read by targetsync run --config FILE) instead of printing the run command; an existing file is never overwritten")
-	return fs
 }
 
 var (
@@ -186,10 +181,10 @@ func (c *BootstrapConfig) fill(f bootstrapFlags, changed map[string]bool) error 
 	if len(validation.IsDNS1123Label(c.ClusterName)) > 0 {
 		return bad("cluster-name", c.ClusterName, "want a DNS label: lower-case letters, digits and '-'")
 	}
-	if err := validateServiceName(f.service); err != nil {
+	var err error
+	if c.Service, err = parseServiceName(f.service); err != nil {
 		return bad(flagService, f.service, err.Error())
 	}
-	c.Service = mustSplit(f.service)
 	c.ServicePort = parsePort(f.servicePort)
 	if err := validatePort(c.ServicePort); err != nil {
 		return bad(flagServicePort, f.servicePort, err.Error())
@@ -200,10 +195,9 @@ func (c *BootstrapConfig) fill(f bootstrapFlags, changed map[string]bool) error 
 	if len(validation.IsDNS1123Label(c.BindingName)) > 0 {
 		return bad(flagBindingName, c.BindingName, "want a DNS label: lower-case letters, digits and '-'")
 	}
-	if err := validateServiceName(f.hcService); err != nil {
+	if c.HealthCheckService, err = parseServiceName(f.hcService); err != nil {
 		return bad(flagHealthCheckService, f.hcService, err.Error())
 	}
-	c.HealthCheckService = mustSplit(f.hcService)
 	if c.HealthCheckService == c.Service {
 		return bad(flagHealthCheckService, f.hcService, "must differ from --service: bootstrap creates it, and never touches the ingress controller's Service")
 	}
@@ -334,88 +328,107 @@ func (c *BootstrapConfig) fillSecurityGroups(f bootstrapFlags, changed map[strin
 	return nil
 }
 
-// RunConfig is the one-binding configuration `targetsync run` needs to keep what bootstrap
-// built in sync: the target group, the ingress controller Service port, the health-check
-// Service, and the security groups bootstrap opened.
-func (c BootstrapConfig) RunConfig(targetGroupARN string) Config {
-	cfg := Default()
-	cfg.ClusterName = c.ClusterName
+// bindingSettings is the binding `targetsync run` keeps in sync for what bootstrap built.
+func (c BootstrapConfig) bindingSettings(targetGroupARN string) bindingSettings {
 	name := c.BindingName
 	if name == c.ServicePort.String() {
 		name = "" // the default, which run derives the same way
 	}
-	cfg.Bindings = []Binding{{
-		Name:           name,
-		TargetGroupARN: targetGroupARN,
-		Service:        c.Service.String(),
-		ServicePort:    c.ServicePort,
-		HealthCheck: HealthCheck{
-			Service:     c.HealthCheckService.String(),
-			ServicePort: intstr.FromString(c.HealthCheckServicePort),
-			Path:        c.HealthCheckPath,
-		},
-	}}
-	if c.ManagesSecurityGroups() {
-		cfg.SecurityGroupIDs = c.SecurityGroups.IDs
-		if c.SecurityGroups.TagKey != "" {
-			cfg.SecurityGroupTag = c.SecurityGroups.TagKey + "=" + c.SecurityGroups.TagValue
-		}
-		cfg.Sources = nil
-		for _, s := range c.Sources {
-			cfg.Sources = append(cfg.Sources, s.String())
-		}
+	return bindingSettings{
+		BindingName:            name,
+		TargetGroupARN:         targetGroupARN,
+		Service:                c.Service.String(),
+		ServicePort:            c.ServicePort,
+		HealthCheckService:     c.HealthCheckService.String(),
+		HealthCheckServicePort: intstr.FromString(c.HealthCheckServicePort),
+		HealthCheckPath:        c.HealthCheckPath,
 	}
-	return cfg
 }
 
-// RunArgs renders a one-binding Config as the flags of `targetsync run`, in the order people
-// read them. Settings left at their defaults are left out.
-func (c Config) RunArgs() []string {
-	args := []string{"--cluster-name", c.ClusterName}
-	for _, b := range c.Bindings[:min(1, len(c.Bindings))] {
-		args = append(args, "--"+flagTargetGroupARN, b.TargetGroupARN,
-			"--"+flagService, b.Service, "--"+flagServicePort, b.ServicePort.String())
-		if b.Name != "" && b.Name != b.ServicePort.String() {
-			args = append(args, "--"+flagBindingName, b.Name)
-		}
-		if b.HealthCheck.Service != "" {
-			args = append(args, "--"+flagHealthCheckService, b.HealthCheck.Service,
-				"--"+flagHealthCheckServicePort, b.HealthCheck.ServicePort.String())
-		}
-		if b.HealthCheck.Path != DefaultHealthCheckPath {
-			args = append(args, "--"+flagHealthCheckPath, b.HealthCheck.Path)
-		}
+// AddBootstrapBinding makes the target group `run --bootstrap` found or created the binding.
+func (c *Config) AddBootstrapBinding(targetGroupARN string) error {
+	if c.Bootstrap == nil {
+		return fmt.Errorf("not bootstrapping")
 	}
-	for _, id := range c.SecurityGroupIDs {
+	b, err := c.Bootstrap.bindingSettings(targetGroupARN).binding(namer{index: -1}, c.nodeSelector, c.notReady)
+	if err != nil {
+		return err
+	}
+	c.Bindings = append(c.Bindings, b)
+	return nil
+}
+
+// RunArgs renders the flags of `targetsync run` that keep what bootstrap built in sync, in the
+// order people read them. Settings left at their defaults are left out.
+func (c BootstrapConfig) RunArgs(targetGroupARN string) []string {
+	b := c.bindingSettings(targetGroupARN)
+	args := []string{"--cluster-name", c.ClusterName,
+		"--" + flagTargetGroupARN, b.TargetGroupARN, "--" + flagService, b.Service, "--" + flagServicePort, b.ServicePort.String()}
+	if b.BindingName != "" {
+		args = append(args, "--"+flagBindingName, b.BindingName)
+	}
+	args = append(args, "--"+flagHealthCheckService, b.HealthCheckService, "--"+flagHealthCheckServicePort, b.HealthCheckServicePort.String())
+	if b.HealthCheckPath != DefaultHealthCheckPath {
+		args = append(args, "--"+flagHealthCheckPath, b.HealthCheckPath)
+	}
+	for _, id := range c.SecurityGroups.IDs {
 		args = append(args, "--security-group-id", id)
 	}
-	if c.SecurityGroupTag != "" {
-		args = append(args, "--security-group-tag", c.SecurityGroupTag)
+	if c.SecurityGroups.TagKey != "" {
+		args = append(args, "--security-group-tag", c.SecurityGroups.TagKey+"="+c.SecurityGroups.TagValue)
 	}
-	if c.ManagesSecurityGroups() && !slices.Equal(c.Sources, []string{DefaultSource}) {
-		for _, s := range c.Sources {
+	if sources := c.sources(); c.ManagesSecurityGroups() && !slices.Equal(sources, []string{DefaultSource}) {
+		for _, s := range sources {
 			args = append(args, "--source", s)
 		}
 	}
 	return args
 }
 
-// runFile is the part of the file format a bootstrapped setup needs, so the file holds only
-// what differs from the defaults (Config itself writes every boolean).
-type runFile struct {
-	ClusterName      string    `json:"clusterName"`
-	SecurityGroupIDs []string  `json:"securityGroupIDs,omitempty"`
-	SecurityGroupTag string    `json:"securityGroupTag,omitempty"`
-	Sources          []string  `json:"sources,omitempty"`
-	Bindings         []Binding `json:"bindings"`
+func (c BootstrapConfig) sources() []string {
+	var out []string
+	for _, s := range c.Sources {
+		out = append(out, s.String())
+	}
+	return out
 }
 
-// RunFile renders a Config's cluster name, security-group settings and bindings in the YAML
-// format --config reads; every other setting keeps its default.
-func (c Config) RunFile() ([]byte, error) {
-	f := runFile{ClusterName: c.ClusterName, Bindings: c.Bindings}
+// runFile is the part of the file format a bootstrapped setup needs, so the file holds only
+// what differs from the defaults.
+type runFile struct {
+	APIVersion       string        `json:"apiVersion"`
+	Kind             string        `json:"kind"`
+	ClusterName      string        `json:"clusterName"`
+	SecurityGroupID  []string      `json:"securityGroupId,omitempty"`
+	SecurityGroupTag string        `json:"securityGroupTag,omitempty"`
+	Source           []string      `json:"source,omitempty"`
+	Bindings         []fileBinding `json:"bindings"`
+}
+
+type fileBinding struct {
+	BindingName            string             `json:"bindingName,omitempty"`
+	TargetGroupARN         string             `json:"targetGroupArn"`
+	Service                string             `json:"service"`
+	ServicePort            intstr.IntOrString `json:"servicePort"`
+	HealthCheckService     string             `json:"healthCheckService,omitempty"`
+	HealthCheckServicePort intstr.IntOrString `json:"healthCheckServicePort,omitempty"`
+	HealthCheckPath        string             `json:"healthCheckPath,omitempty"`
+}
+
+// RunFile renders the cluster name, security-group settings and binding of what bootstrap
+// built in the format --config reads; every other setting keeps its default.
+func (c BootstrapConfig) RunFile(targetGroupARN string) ([]byte, error) {
+	b := c.bindingSettings(targetGroupARN)
+	f := runFile{APIVersion: APIVersion, Kind: Kind, ClusterName: c.ClusterName, Bindings: []fileBinding{{
+		BindingName: b.BindingName, TargetGroupARN: b.TargetGroupARN, Service: b.Service, ServicePort: b.ServicePort,
+		HealthCheckService: b.HealthCheckService, HealthCheckServicePort: b.HealthCheckServicePort, HealthCheckPath: b.HealthCheckPath,
+	}}}
 	if c.ManagesSecurityGroups() {
-		f.SecurityGroupIDs, f.SecurityGroupTag, f.Sources = c.SecurityGroupIDs, c.SecurityGroupTag, c.Sources
+		f.SecurityGroupID = c.SecurityGroups.IDs
+		if c.SecurityGroups.TagKey != "" {
+			f.SecurityGroupTag = c.SecurityGroups.TagKey + "=" + c.SecurityGroups.TagValue
+		}
+		f.Source = c.sources()
 	}
 	out, err := yaml.Marshal(f)
 	if err != nil {

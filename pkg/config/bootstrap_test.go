@@ -133,12 +133,11 @@ func TestRunConfigRoundTrips(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := bc.RunConfig(bootstrapARN)
-		fromFlags, err := config.Parse("run", run.RunArgs())
+		fromFlags, err := config.Parse("run", bc.RunArgs(bootstrapARN))
 		if err != nil {
-			t.Fatalf("%q: run %q: %v", args, run.RunArgs(), err)
+			t.Fatalf("%q: run %q: %v", args, bc.RunArgs(bootstrapARN), err)
 		}
-		data, err := run.RunFile()
+		data, err := bc.RunFile(bootstrapARN)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,11 +149,11 @@ func TestRunConfigRoundTrips(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: run --config:\n%s\n%v", args, data, err)
 		}
-		if diff := cmp.Diff(fromFlags, fromFile); diff != "" {
+		if diff := cmp.Diff(fromFlags, fromFile, configCmp...); diff != "" {
 			t.Errorf("%q: flags and file differ (-flags +file):\n%s", args, diff)
 		}
 		b := fromFlags.Bindings[0]
-		if b.TargetGroupARN != bootstrapARN || b.HealthCheck.Service != "ingress-nginx/ingress-nginx-healthcheck" || b.HealthCheck.ServicePort != intstr.FromString("healthz") {
+		if b.TargetGroupARN() != bootstrapARN || b.HealthCheck == nil || b.HealthCheck.Service.String() != "ingress-nginx/ingress-nginx-healthcheck" || b.HealthCheck.Port != intstr.FromString("healthz") {
 			t.Errorf("%q: binding %+v", args, b)
 		}
 	}
@@ -165,7 +164,7 @@ func TestRunArgsOfTheDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(bc.RunConfig(bootstrapARN).RunArgs(), " ")
+	got := strings.Join(bc.RunArgs(bootstrapARN), " ")
 	want := "--cluster-name prod --target-group-arn " + bootstrapARN + " --service ingress-nginx/ingress-nginx-controller --service-port http" +
 		" --health-check-service ingress-nginx/ingress-nginx-healthcheck --health-check-service-port healthz"
 	if got != want {
@@ -174,7 +173,9 @@ func TestRunArgsOfTheDefaults(t *testing.T) {
 }
 
 func TestBootstrapUsageListsEveryFlag(t *testing.T) {
-	usage := config.BootstrapUsage()
+	fs := pflag.NewFlagSet("bootstrap", pflag.ContinueOnError)
+	config.BindBootstrap(fs)
+	usage := fs.FlagUsages()
 	for _, f := range []string{"cluster-name", "node-port", "health-check-node-port", "health-check-path", "listener-port",
 		"deregistration-delay", "scheme", "deletion-protection", "load-balancer-name", "target-group-name", "vpc-id",
 		"subnet", "eip-allocation", "service", "service-port", "security-group-id", "source", "dry-run", "write-config", "region"} {

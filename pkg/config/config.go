@@ -3,8 +3,14 @@ package config
 import (
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/targetsync/targetsync/pkg/awsclient"
+	"github.com/targetsync/targetsync/pkg/sg"
 )
 
 // NotReady policies: what happens to the target of a node whose Ready condition is not True.
@@ -14,6 +20,22 @@ const (
 	NotReadyKeep = "keep"
 	// NotReadyRemove deregisters NotReady nodes.
 	NotReadyRemove = "remove"
+)
+
+// Targets modes: which nodes are targets at all.
+const (
+	// TargetsAll makes every node that passes the rules a target.
+	TargetsAll = "all"
+	// TargetsIngressNodes makes only the nodes that run a ready endpoint of the traffic Service
+	// targets: with externalTrafficPolicy Local the only ones that pass the health check, and
+	// the way to stay under the target group quota in a large cluster.
+	TargetsIngressNodes = "ingress-nodes"
+)
+
+// APIVersion and Kind head every config file.
+const (
+	APIVersion = "targetsync.io/v1alpha1"
+	Kind       = "Config"
 )
 
 // Defaults.
@@ -31,123 +53,131 @@ const (
 	DefaultCapacityWindow        = time.Minute
 	// DefaultRequestTimeout bounds each request to the API server.
 	DefaultRequestTimeout = 30 * time.Second
+	// Leader election timings: client-go's and cluster-autoscaler's usual values.
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
 )
 
-// Config is everything targetsync needs to run.
+// Config is everything `targetsync run`, `plan` and `status` need, parsed into typed values:
+// nothing downstream parses a string of it again.
 type Config struct {
-	Kubeconfig  string `json:"kubeconfig,omitempty"`
-	ClusterName string `json:"clusterName,omitempty"`
+	Kube        Kube
+	ClusterName string
+	Bindings    []Binding
 
-	// NodeSelector is a label selector nodes must match to be targets.
-	NodeSelector string `json:"nodeSelector,omitempty"`
 	// DeregisterCordoned removes cordoned (unschedulable) nodes so that connections drain
 	// before the node is terminated.
-	DeregisterCordoned bool `json:"deregisterCordoned"`
-	// NotReady is NotReadyKeep or NotReadyRemove.
-	NotReady string `json:"notReady,omitempty"`
+	DeregisterCordoned bool
+	// Targets is TargetsAll or TargetsIngressNodes.
+	Targets string
 
 	// MaxDeregisterFraction is the share of the recent high-water mark of healthy targets that
 	// deregistering targets of nodes that still exist may take out; 1 turns the guard off.
-	MaxDeregisterFraction float64 `json:"maxDeregisterFraction,omitempty"`
+	MaxDeregisterFraction float64
 	// CapacityWindow is how long the guard remembers a healthy count.
-	CapacityWindow Duration `json:"capacityWindow,omitempty"`
+	CapacityWindow time.Duration
 
 	// ResyncPeriod bounds how long drift made outside targetsync can last.
-	ResyncPeriod Duration `json:"resyncPeriod,omitempty"`
+	ResyncPeriod time.Duration
 	// MinSyncInterval is how long a binding waits after a sync that changed its target group
-	// before it syncs again; changes arriving meanwhile are merged. A lone change after a quiet
-	// period syncs at once.
-	MinSyncInterval Duration `json:"minSyncInterval,omitempty"`
-	DryRun          bool     `json:"dryRun,omitempty"`
+	// before it syncs again; changes arriving meanwhile are merged.
+	MinSyncInterval time.Duration
+	DryRun          bool
 
-	LeaderElect             bool   `json:"leaderElect,omitempty"`
-	LeaderElectionNamespace string `json:"leaderElectionNamespace,omitempty"`
-	LeaderElectionID        string `json:"leaderElectionID,omitempty"`
+	// SecurityGroups, when not nil, are the worker security groups whose ingress rules are kept
+	// open on the NodePorts.
+	SecurityGroups *SecurityGroups
+	// Publishing, when not nil, publishes Services annotated targetsync.io/expose-prefix.
+	Publishing *Publishing
 
-	MetricsBindAddress     string `json:"metricsBindAddress,omitempty"`
-	HealthProbeBindAddress string `json:"healthProbeBindAddress,omitempty"`
+	LeaderElection LeaderElection
 
-	LogLevel  string `json:"logLevel,omitempty"`
-	LogFormat string `json:"logFormat,omitempty"`
+	MetricsBindAddress     string
+	HealthProbeBindAddress string
+	// PprofBindAddress serves /debug/pprof/; "0" turns it off.
+	PprofBindAddress string
 
-	// RequestTimeout bounds each request to the API server, and reaching it at start-up.
-	RequestTimeout Duration `json:"requestTimeout,omitempty"`
+	LogLevel  zapcore.Level
+	LogFormat string
 
-	// SecurityGroupIDs and SecurityGroupTag ("key=value") select the worker security groups
-	// whose ingress rules targetsync keeps open on the NodePorts. Neither set: not managed.
-	SecurityGroupIDs []string `json:"securityGroupIDs,omitempty"`
-	SecurityGroupTag string   `json:"securityGroupTag,omitempty"`
-	// Sources are where the load balancer's traffic comes from: vpc-cidr, nlb-private-ips or
-	// cidr:<a.b.c.d/n>.
-	Sources []string `json:"sources,omitempty"`
+	// AWSThrottle are the --aws-api-throttle rules, ahead of the built-in ones.
+	AWSThrottle []awsclient.ThrottleRule
 
-	// Domain turns on publishing: Services annotated targetsync.io/expose-prefix get an Ingress
-	// for host PREFIX.ClusterID.Domain of class IngressClass (DefaultIngressClass when empty).
-	// Empty: off, and Ingresses are not even watched.
-	Domain       string `json:"domain,omitempty"`
-	ClusterID    string `json:"clusterID,omitempty"`
-	IngressClass string `json:"ingressClass,omitempty"`
+	// Bootstrap, when not nil, is the setup `run --bootstrap` builds or completes before it
+	// syncs; its target group becomes the one binding.
+	Bootstrap *BootstrapConfig
 
-	Bindings []Binding `json:"bindings"`
+	// Output is how plan and status print: OutputTable, OutputJSON or OutputYAML.
+	Output string
 
-	// Output is how plan and status print: OutputTable, OutputJSON or OutputYAML. It is a flag
-	// only, never read from a file.
-	Output string `json:"-"`
+	// nodeSelector and notReady are the top-level node rules, for a binding added later.
+	nodeSelector, notReady string
 }
 
-// ManagesSecurityGroups reports whether security-group rules are managed.
-func (c Config) ManagesSecurityGroups() bool {
-	return len(c.SecurityGroupIDs) > 0 || c.SecurityGroupTag != ""
+// Kube says how to reach the cluster.
+type Kube struct {
+	// Kubeconfig and Context are kubectl's --kubeconfig and --context; both empty means the
+	// in-cluster config, then $KUBECONFIG and ~/.kube/config.
+	Kubeconfig string
+	Context    string
+	// RequestTimeout bounds each request to the API server, and reaching it at start-up.
+	RequestTimeout time.Duration
+}
+
+// SecurityGroups selects the worker security groups and where traffic comes from.
+type SecurityGroups struct {
+	Selector sg.GroupSelector
+	Sources  []sg.Source
+}
+
+// Publishing says under which names annotated Services are published.
+type Publishing struct {
+	Domain       string
+	ClusterID    string
+	IngressClass string
+}
+
+// LeaderElection configures the Lease replicas take before changing anything.
+type LeaderElection struct {
+	Enabled bool
+	// Namespace of the Lease; empty means the pod's namespace, else default.
+	Namespace     string
+	ID            string
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
 }
 
 // Binding ties one target group to one Service port, and optionally a health-check source.
 type Binding struct {
 	// Name identifies the binding in logs; it defaults to the Service port.
-	Name           string `json:"name,omitempty"`
-	TargetGroupARN string `json:"targetGroupARN"`
-	// Service is namespace/name of the ingress controller's Service.
-	Service string `json:"service"`
-	// ServicePort is the Service port's name or number whose NodePort receives traffic.
-	ServicePort intstr.IntOrString `json:"servicePort"`
-	HealthCheck HealthCheck        `json:"healthCheck,omitempty"`
+	Name        string
+	TargetGroup arn.ARN
+	// Service is the ingress controller's Service; ServicePort names or numbers its port whose
+	// NodePort receives traffic.
+	Service     types.NamespacedName
+	ServicePort intstr.IntOrString
+	// HealthCheck, when not nil, is a separate Service port whose NodePort serves the health
+	// check. When nil it is the traffic Service's healthCheckNodePort under
+	// externalTrafficPolicy Local, and the health check is left alone otherwise.
+	HealthCheck     *PortRef
+	HealthCheckPath string
+
+	// NodeSelector must match a node's labels for it to be a target of this binding.
+	NodeSelector labels.Selector
+	// NotReady is NotReadyKeep or NotReadyRemove.
+	NotReady string
 }
 
-// HealthCheck says where the target group's health check port comes from. With no Service,
-// it is the traffic Service's spec.healthCheckNodePort when externalTrafficPolicy is Local,
-// and the health check is left alone otherwise.
-type HealthCheck struct {
-	Service     string             `json:"service,omitempty"`
-	ServicePort intstr.IntOrString `json:"servicePort,omitempty"`
-	Path        string             `json:"path,omitempty"`
+// PortRef names one port of one Service.
+type PortRef struct {
+	Service types.NamespacedName
+	Port    intstr.IntOrString
 }
 
-// ServiceName returns the binding's Service as a NamespacedName. Valid only after Validate.
-func (b Binding) ServiceName() types.NamespacedName { return mustSplit(b.Service) }
+// TargetGroupARN is the binding's target group ARN as AWS writes it.
+func (b Binding) TargetGroupARN() string { return b.TargetGroup.String() }
 
-// HealthCheckServiceName returns the health-check Service, if one is set. Valid only after Validate.
-func (b Binding) HealthCheckServiceName() (types.NamespacedName, bool) {
-	if b.HealthCheck.Service == "" {
-		return types.NamespacedName{}, false
-	}
-	return mustSplit(b.HealthCheck.Service), true
-}
-
-// Default returns a Config with every default filled in and no bindings.
-func Default() Config {
-	return Config{
-		NodeSelector:           DefaultNodeSelector,
-		DeregisterCordoned:     true,
-		NotReady:               NotReadyKeep,
-		MaxDeregisterFraction:  DefaultMaxDeregisterFraction,
-		CapacityWindow:         Duration{DefaultCapacityWindow},
-		ResyncPeriod:           Duration{DefaultResyncPeriod},
-		MinSyncInterval:        Duration{DefaultMinSyncInterval},
-		LeaderElectionID:       DefaultLeaderElectionID,
-		MetricsBindAddress:     DefaultMetricsAddress,
-		HealthProbeBindAddress: DefaultHealthProbeAddress,
-		LogLevel:               "info",
-		LogFormat:              "json",
-		RequestTimeout:         Duration{DefaultRequestTimeout},
-		Sources:                []string{DefaultSource},
-	}
-}
+// Region is the AWS region of the binding's target group.
+func (b Binding) Region() string { return b.TargetGroup.Region }

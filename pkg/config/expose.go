@@ -1,8 +1,6 @@
 package config
 
 import (
-	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -26,7 +24,7 @@ const msgDNSLabel = "want a DNS label: lower-case letters, digits and '-'"
 
 // ExposeConfig is what `targetsync expose` needs, parsed into typed values.
 type ExposeConfig struct {
-	Kubeconfig  string
+	Kube        Kube
 	ClusterName string
 
 	// Service is the Service to publish; the Ingress is created in its namespace.
@@ -47,36 +45,13 @@ type ExposeConfig struct {
 
 type exposeFlags struct{ namespace, service, port string }
 
-// ParseExpose reads the flags of `targetsync expose` (args without the program and subcommand
-// name). A bad value ends in one error naming the flag.
-func ParseExpose(args []string) (ExposeConfig, error) {
-	var c ExposeConfig
-	var f exposeFlags
-	fs := newExposeFlagSet(&c, &f)
-	if err := fs.Parse(args); err != nil {
-		return ExposeConfig{}, err
-	}
-	if fs.NArg() > 0 {
-		return ExposeConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if err := c.fill(f); err != nil {
-		return ExposeConfig{}, err
-	}
-	return c, nil
-}
-
-// ExposeUsage returns the flag documentation of `targetsync expose`, for help output.
-func ExposeUsage() string {
-	return newExposeFlagSet(&ExposeConfig{}, &exposeFlags{}).FlagUsages()
-}
-
-func newExposeFlagSet(c *ExposeConfig, f *exposeFlags) *pflag.FlagSet {
-	fs := pflag.NewFlagSet("expose", pflag.ContinueOnError)
-	fs.SortFlags = false
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-
-	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "path to a kubeconfig; empty means in-cluster config, then $KUBECONFIG and ~/.kube/config")
+// BindExpose adds the flags of `targetsync expose` to fs. After fs is parsed, the function
+// returned checks them and returns the typed configuration, or one error naming the flag.
+func BindExpose(fs *pflag.FlagSet) func() (ExposeConfig, error) {
+	c, f := &ExposeConfig{}, &exposeFlags{}
+	c.Kube.RequestTimeout = DefaultRequestTimeout
+	fs.StringVar(&c.Kube.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file; empty means in-cluster config, then $KUBECONFIG and ~/.kube/config")
+	fs.StringVar(&c.Kube.Context, "context", "", "the kubeconfig context to use (default: its current context)")
 	fs.StringVar(&c.ClusterName, "cluster-name", "", "name of this cluster (required)")
 	fs.StringVar(&f.namespace, "namespace", "", "namespace of the Service, where the Ingress is created (required)")
 	fs.StringVar(&f.service, flagService, "", "name of the Service to publish (required)")
@@ -87,7 +62,13 @@ func newExposeFlagSet(c *ExposeConfig, f *exposeFlags) *pflag.FlagSet {
 	fs.StringVar(&c.Domain, flagDomain, "", "domain the hosts are under (required)")
 	fs.StringVar(&c.IngressClass, flagIngressClass, DefaultIngressClass, "IngressClass of the Ingress")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "check and print what would be done, and change nothing")
-	return fs
+	return func() (ExposeConfig, error) {
+		out := *c
+		if err := out.fill(*f); err != nil {
+			return ExposeConfig{}, err
+		}
+		return out, nil
+	}
 }
 
 // fill checks f and c and completes c, with the first problem as one error naming its flag.
@@ -144,37 +125,16 @@ func (c *ExposeConfig) fill(f exposeFlags) error {
 // a DNS label, and an IngressClass name.
 func checkSite(n namer, domain, clusterID, class string) error {
 	if len(validation.IsDNS1123Subdomain(domain)) > 0 || !strings.Contains(domain, ".") {
-		return &FieldError{n.name(flagDomain, "domain"), domain, "want a DNS domain such as example.com: lower-case letters, digits, '-' and '.'"}
+		return &FieldError{n.name(flagDomain), domain, "want a DNS domain such as example.com: lower-case letters, digits, '-' and '.'"}
 	}
 	if clusterID == "" {
-		return &FieldError{n.name(flagClusterID, "clusterID"), "", "required with --domain: hosts are PREFIX.CLUSTER_ID.DOMAIN"}
+		return &FieldError{n.name(flagClusterID), "", "required with --domain: hosts are PREFIX.CLUSTER_ID.DOMAIN"}
 	}
 	if len(validation.IsDNS1123Label(clusterID)) > 0 {
-		return &FieldError{n.name(flagClusterID, "clusterID"), clusterID, msgDNSLabel}
+		return &FieldError{n.name(flagClusterID), clusterID, msgDNSLabel}
 	}
 	if len(validation.IsDNS1123Subdomain(class)) > 0 {
-		return &FieldError{n.name(flagIngressClass, "ingressClass"), class, "want an IngressClass name such as nginx"}
+		return &FieldError{n.name(flagIngressClass), class, "want an IngressClass name such as nginx"}
 	}
 	return nil
 }
-
-// validatePublishing checks run's publishing settings: all or nothing, keyed on the domain.
-func (c Config) validatePublishing(n namer) error {
-	if c.Domain == "" {
-		if c.ClusterID != "" {
-			return &FieldError{n.name(flagClusterID, "clusterID"), c.ClusterID, "only used with --domain"}
-		}
-		if c.IngressClass != "" {
-			return &FieldError{n.name(flagIngressClass, "ingressClass"), c.IngressClass, "only used with --domain"}
-		}
-		return nil
-	}
-	class := c.IngressClass
-	if class == "" {
-		class = DefaultIngressClass
-	}
-	return checkSite(n, c.Domain, c.ClusterID, class)
-}
-
-// Publishes reports whether run publishes annotated Services as Ingresses.
-func (c Config) Publishes() bool { return c.Domain != "" }

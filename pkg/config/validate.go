@@ -2,28 +2,31 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-
-	"github.com/targetsync/targetsync/pkg/sg"
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/targetsync/targetsync/pkg/awsclient"
+	"github.com/targetsync/targetsync/pkg/sg"
 )
 
-// Source says where a Config came from, so errors name the flag or the file field.
+// Source says where a setting came from, so errors name the flag or the file field.
 type Source string
 
-// SourceFlags marks a Config built from command-line flags alone.
+// SourceFlags marks settings read from command-line flags alone.
 const SourceFlags Source = ""
 
 // FieldError is a validation failure of one setting.
 type FieldError struct {
-	Field string // flag (--service) or file path of the field (bindings[0].service)
+	Field string // flag (--service) or file path of the field (bindings[0].service in FILE)
 	Value string
 	Msg   string
 }
@@ -40,192 +43,327 @@ type namer struct {
 	flags map[string]bool
 }
 
-// name returns the flag name when the setting came from a flag, the file field otherwise.
-func (n namer) name(flag, field string) string {
-	if n.src == SourceFlags || n.flags[flag] {
+// name returns the flag when the setting came from a flag, the file key otherwise.
+func (n namer) name(flag string) string {
+	if n.src == SourceFlags || (n.index < 0 && n.flags[flag]) {
 		return "--" + flag
 	}
+	field := jsonName(flag)
 	if n.index >= 0 {
 		field = fmt.Sprintf("bindings[%d].%s", n.index, field)
 	}
 	return fmt.Sprintf("%s in %s", field, string(n.src))
 }
 
-// Validate checks every setting and returns the first problem as one error naming the setting.
-func (c Config) Validate(src Source) error { return c.validate(src, nil) }
+func (n namer) bad(flag, value, msg string) error { return &FieldError{n.name(flag), value, msg} }
 
-func (c Config) validate(src Source, flags map[string]bool) error {
-	g := namer{src: src, index: -1, flags: flags}
-	if _, err := labels.Parse(c.NodeSelector); err != nil {
-		return &FieldError{g.name("node-selector", "nodeSelector"), c.NodeSelector, "not a label selector: " + err.Error()}
+func (n namer) binding(i int) namer { return namer{src: n.src, index: i, flags: n.flags} }
+
+// config checks every setting and converts it, returning the first problem as one error naming
+// the setting. bootstrap says the binding comes later, from `run --bootstrap`.
+func (s settings) config(n namer, bootstrap bool) (Config, error) {
+	c := Config{
+		Kube:                  Kube{Kubeconfig: s.Kubeconfig, Context: s.Context, RequestTimeout: s.RequestTimeout.Duration},
+		ClusterName:           s.ClusterName,
+		DeregisterCordoned:    s.DeregisterCordoned,
+		Targets:               s.Targets,
+		MaxDeregisterFraction: s.MaxDeregisterFraction,
+		CapacityWindow:        s.CapacityWindow.Duration,
+		ResyncPeriod:          s.ResyncPeriod.Duration,
+		MinSyncInterval:       s.MinSyncInterval.Duration,
+		DryRun:                s.DryRun,
+		LeaderElection: LeaderElection{
+			Enabled: s.LeaderElect, Namespace: s.LeaderElectionNamespace, ID: s.LeaderElectionID,
+			LeaseDuration: s.LeaderElectLeaseDuration.Duration,
+			RenewDeadline: s.LeaderElectRenewDeadline.Duration,
+			RetryPeriod:   s.LeaderElectRetryPeriod.Duration,
+		},
+		MetricsBindAddress:     s.MetricsBindAddress,
+		HealthProbeBindAddress: s.HealthProbeBindAddress,
+		PprofBindAddress:       s.PprofBindAddress,
+		LogFormat:              s.LogFormat,
+		nodeSelector:           s.NodeSelector,
+		notReady:               s.NotReady,
 	}
-	if c.NotReady != NotReadyKeep && c.NotReady != NotReadyRemove {
-		return &FieldError{g.name("not-ready", "notReady"), c.NotReady, "want keep or remove"}
+	if s.ClusterName == "" {
+		return Config{}, n.bad("cluster-name", "", "required: the name of this cluster, written into every tag and rule targetsync owns")
 	}
-	if c.ResyncPeriod.Duration <= 0 {
-		return &FieldError{g.name("resync-period", "resyncPeriod"), c.ResyncPeriod.String(), "must be positive"}
+	if len(validation.IsDNS1123Label(s.ClusterName)) > 0 {
+		return Config{}, n.bad("cluster-name", s.ClusterName, msgDNSLabel)
 	}
-	if f := c.MaxDeregisterFraction; !(f > 0 && f <= 1) {
-		return &FieldError{g.name("max-deregister-fraction", "maxDeregisterFraction"), strconv.FormatFloat(f, 'g', -1, 64), "want a fraction greater than 0 and at most 1 (1 turns the guard off)"}
+	if s.RequestTimeout.Duration <= 0 {
+		return Config{}, n.bad("request-timeout", s.RequestTimeout.Duration.String(), "must be positive")
 	}
-	if c.CapacityWindow.Duration <= 0 {
-		return &FieldError{g.name("capacity-window", "capacityWindow"), c.CapacityWindow.String(), "must be positive"}
+	if _, err := labels.Parse(s.NodeSelector); err != nil {
+		return Config{}, n.bad("node-selector", s.NodeSelector, "not a label selector: "+err.Error())
 	}
-	if c.MinSyncInterval.Duration < 0 || c.MinSyncInterval.Duration >= c.ResyncPeriod.Duration {
-		return &FieldError{g.name("min-sync-interval", "minSyncInterval"), c.MinSyncInterval.String(), "must be at least 0 and less than the resync period"}
+	if err := checkNotReady(n, s.NotReady); err != nil {
+		return Config{}, err
 	}
-	if c.ClusterName == "" {
-		return &FieldError{g.name("cluster-name", "clusterName"), c.ClusterName, "required: the name of this cluster, written into every tag and rule targetsync owns"}
+	if s.Targets != TargetsAll && s.Targets != TargetsIngressNodes {
+		return Config{}, n.bad("targets", s.Targets, "want all or ingress-nodes")
 	}
-	if len(validation.IsDNS1123Label(c.ClusterName)) > 0 {
-		return &FieldError{g.name("cluster-name", "clusterName"), c.ClusterName, "want a DNS label: lower-case letters, digits and '-'"}
+	if err := s.checkTimings(n); err != nil {
+		return Config{}, err
 	}
-	if err := c.validatePublishing(g); err != nil {
+	if err := s.checkPublishing(n, &c); err != nil {
+		return Config{}, err
+	}
+	if err := s.checkRuntime(n, &c); err != nil {
+		return Config{}, err
+	}
+	if err := s.checkSecurityGroups(n, &c); err != nil {
+		return Config{}, err
+	}
+	if err := s.checkBindings(n, &c, bootstrap); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func checkNotReady(n namer, v string) error {
+	if v != NotReadyKeep && v != NotReadyRemove {
+		return n.bad("not-ready", v, "want keep or remove")
+	}
+	return nil
+}
+
+func (s settings) checkTimings(n namer) error {
+	if s.ResyncPeriod.Duration <= 0 {
+		return n.bad("resync-period", s.ResyncPeriod.Duration.String(), "must be positive")
+	}
+	if f := s.MaxDeregisterFraction; !(f > 0 && f <= 1) {
+		return n.bad("max-deregister-fraction", strconv.FormatFloat(f, 'g', -1, 64), "want a fraction greater than 0 and at most 1 (1 turns the guard off)")
+	}
+	if s.CapacityWindow.Duration <= 0 {
+		return n.bad("capacity-window", s.CapacityWindow.Duration.String(), "must be positive")
+	}
+	if d := s.MinSyncInterval.Duration; d < 0 || d >= s.ResyncPeriod.Duration {
+		return n.bad("min-sync-interval", d.String(), "must be at least 0 and less than the resync period")
+	}
+	// client-go's own rules for the three leader-election timings.
+	le, rd, rp := s.LeaderElectLeaseDuration.Duration, s.LeaderElectRenewDeadline.Duration, s.LeaderElectRetryPeriod.Duration
+	if rp <= 0 {
+		return n.bad("leader-elect-retry-period", rp.String(), "must be positive")
+	}
+	if rd <= time.Duration(1.2*float64(rp)) {
+		return n.bad("leader-elect-renew-deadline", rd.String(), fmt.Sprintf("must be more than 1.2 x --leader-elect-retry-period (%s)", rp))
+	}
+	if le <= rd {
+		return n.bad("leader-elect-lease-duration", le.String(), fmt.Sprintf("must be more than --leader-elect-renew-deadline (%s)", rd))
+	}
+	return nil
+}
+
+func (s settings) checkRuntime(n namer, c *Config) error {
+	if s.LeaderElectionID == "" || len(validation.IsDNS1123Subdomain(s.LeaderElectionID)) > 0 {
+		return n.bad("leader-election-id", s.LeaderElectionID, "want a DNS subdomain name")
+	}
+	if ns := s.LeaderElectionNamespace; ns != "" && len(validation.IsDNS1123Label(ns)) > 0 {
+		return n.bad("leader-election-namespace", ns, "not a namespace name")
+	}
+	level, err := zapcore.ParseLevel(s.LogLevel)
+	if err != nil || level > zapcore.ErrorLevel {
+		return n.bad("log-level", s.LogLevel, "want debug, info, warn or error")
+	}
+	c.LogLevel = level
+	if s.LogFormat != "json" && s.LogFormat != "console" {
+		return n.bad("log-format", s.LogFormat, "want json or console")
+	}
+	for _, a := range []struct{ flag, addr string }{
+		{"metrics-bind-address", s.MetricsBindAddress}, {"health-probe-bind-address", s.HealthProbeBindAddress}, {"pprof-bind-address", s.PprofBindAddress},
+	} {
+		if a.addr != "0" && !strings.Contains(a.addr, ":") {
+			return n.bad(a.flag, a.addr, "want host:port or :port, or 0 for off")
+		}
+	}
+	for _, t := range s.AWSAPIThrottle {
+		rule, err := awsclient.ParseThrottleRule(t)
+		if err != nil {
+			return n.bad("aws-api-throttle", t, err.Error())
+		}
+		c.AWSThrottle = append(c.AWSThrottle, rule)
+	}
+	return nil
+}
+
+func (s settings) checkSecurityGroups(n namer, c *Config) error {
+	var sel sg.GroupSelector
+	for _, id := range s.SecurityGroupID {
+		if !strings.HasPrefix(id, "sg-") || len(id) < 4 {
+			return n.bad("security-group-id", id, "want a security group ID such as sg-0123456789abcdef0")
+		}
+		sel.IDs = append(sel.IDs, id)
+	}
+	if t := s.SecurityGroupTag; t != "" {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || k == "" {
+			return n.bad("security-group-tag", t, "want key=value")
+		}
+		sel.TagKey, sel.TagValue = k, v
+	}
+	managed := len(sel.IDs) > 0 || sel.TagKey != ""
+	if managed && len(s.Source) == 0 {
+		return n.bad("source", "", "at least one source is needed to manage security groups")
+	}
+	var sources []sg.Source
+	for _, v := range s.Source {
+		src, err := sg.ParseSource(v)
+		if err != nil {
+			return n.bad("source", v, "want vpc-cidr, nlb-private-ips or cidr:<a.b.c.d/n>")
+		}
+		sources = append(sources, src)
+	}
+	if managed {
+		c.SecurityGroups = &SecurityGroups{Selector: sel, Sources: sources}
+	}
+	return nil
+}
+
+// checkPublishing checks run's publishing settings: all or nothing, keyed on the domain.
+func (s settings) checkPublishing(n namer, c *Config) error {
+	if s.Domain == "" {
+		if s.ClusterID != "" {
+			return n.bad(flagClusterID, s.ClusterID, "only used with --domain")
+		}
+		if s.IngressClass != "" {
+			return n.bad(flagIngressClass, s.IngressClass, "only used with --domain")
+		}
+		return nil
+	}
+	class := s.IngressClass
+	if class == "" {
+		class = DefaultIngressClass
+	}
+	if err := checkSite(n, s.Domain, s.ClusterID, class); err != nil {
 		return err
 	}
-	if c.LeaderElectionID == "" || len(validation.IsDNS1123Subdomain(c.LeaderElectionID)) > 0 {
-		return &FieldError{g.name("leader-election-id", "leaderElectionID"), c.LeaderElectionID, "want a DNS subdomain name"}
-	}
-	if ns := c.LeaderElectionNamespace; ns != "" && len(validation.IsDNS1123Label(ns)) > 0 {
-		return &FieldError{g.name("leader-election-namespace", "leaderElectionNamespace"), ns, "not a namespace name"}
-	}
-	if _, err := zapcore.ParseLevel(c.LogLevel); err != nil {
-		return &FieldError{g.name("log-level", "logLevel"), c.LogLevel, "want debug, info, warn or error"}
-	}
-	if c.LogFormat != "json" && c.LogFormat != "console" {
-		return &FieldError{g.name("log-format", "logFormat"), c.LogFormat, "want json or console"}
-	}
-	for _, id := range c.SecurityGroupIDs {
-		if !strings.HasPrefix(id, "sg-") || len(id) < 4 {
-			return &FieldError{g.name("security-group-id", "securityGroupIDs"), id, "want a security group ID such as sg-0123456789abcdef0"}
-		}
-	}
-	if t := c.SecurityGroupTag; t != "" {
-		if k, _, ok := strings.Cut(t, "="); !ok || k == "" {
-			return &FieldError{g.name("security-group-tag", "securityGroupTag"), t, "want key=value"}
-		}
-	}
-	if c.ManagesSecurityGroups() && len(c.Sources) == 0 {
-		return &FieldError{g.name("source", "sources"), "", "at least one source is needed to manage security groups"}
-	}
-	for _, s := range c.Sources {
-		if _, err := sg.ParseSource(s); err != nil {
-			return &FieldError{g.name("source", "sources"), s, "want vpc-cidr, nlb-private-ips or cidr:<a.b.c.d/n>"}
-		}
-	}
-	if len(c.Bindings) == 0 {
-		if src == SourceFlags {
+	c.Publishing = &Publishing{Domain: s.Domain, ClusterID: s.ClusterID, IngressClass: class}
+	return nil
+}
+
+func (s settings) checkBindings(n namer, c *Config, bootstrap bool) error {
+	if len(s.Bindings) == 0 && !bootstrap {
+		if n.src == SourceFlags {
 			return fmt.Errorf("nothing to sync: set --target-group-arn, --service and --service-port, or give --config")
 		}
-		return fmt.Errorf("nothing to sync: %s has no bindings", string(src))
+		return fmt.Errorf("nothing to sync: %s has no bindings", string(n.src))
 	}
-
 	arns := map[string]int{}
 	names := map[string]int{}
-	for i := range c.Bindings {
-		b := &c.Bindings[i]
-		n := namer{src: src, index: i, flags: flags}
-		if err := b.validate(n); err != nil {
+	for i, bs := range s.Bindings {
+		bn := n.binding(i)
+		b, err := bs.binding(bn, s.NodeSelector, s.NotReady)
+		if err != nil {
 			return err
 		}
-		if j, dup := arns[b.TargetGroupARN]; dup {
-			return &FieldError{n.name(flagTargetGroupARN, "targetGroupARN"), b.TargetGroupARN, fmt.Sprintf("already bound by bindings[%d]; two bindings would fight over one target group", j)}
+		if j, dup := arns[b.TargetGroupARN()]; dup {
+			return bn.bad(flagTargetGroupARN, bs.TargetGroupARN, fmt.Sprintf("already bound by bindings[%d]; two bindings would fight over one target group", j))
 		}
-		arns[b.TargetGroupARN] = i
-		if j, dup := names[b.DisplayName()]; dup {
-			return &FieldError{n.name(flagBindingName, "name"), b.DisplayName(), fmt.Sprintf("already used by bindings[%d]", j)}
+		arns[b.TargetGroupARN()] = i
+		if j, dup := names[b.Name]; dup {
+			return bn.bad(flagBindingName, b.Name, fmt.Sprintf("already used by bindings[%d]", j))
 		}
-		names[b.DisplayName()] = i
-	}
-
-	// After every ARN is known to be well formed, so each has a region to compare.
-	if c.ManagesSecurityGroups() {
+		names[b.Name] = i
 		// One security-group reconciler serves every binding, through one regional EC2 client.
-		for i, b := range c.Bindings {
-			if r := b.Region(); r != c.Bindings[0].Region() {
-				n := namer{src: src, index: i, flags: flags}
-				return &FieldError{n.name(flagTargetGroupARN, "targetGroupARN"), b.TargetGroupARN,
-					fmt.Sprintf("is in region %s but bindings[0] is in %s; security groups are managed in one region", r, c.Bindings[0].Region())}
-			}
+		if c.SecurityGroups != nil && i > 0 && b.Region() != c.Bindings[0].Region() {
+			return bn.bad(flagTargetGroupARN, bs.TargetGroupARN,
+				fmt.Sprintf("is in region %s but bindings[0] is in %s; security groups are managed in one region", b.Region(), c.Bindings[0].Region()))
 		}
+		c.Bindings = append(c.Bindings, b)
 	}
 	return nil
 }
 
-// DisplayName is the binding's name, defaulting to the Service port.
-func (b Binding) DisplayName() string {
-	if b.Name != "" {
-		return b.Name
+// binding checks one binding and converts it; selector and notReady are the top-level node
+// rules, which the binding's own override.
+func (bs bindingSettings) binding(n namer, selector, notReady string) (Binding, error) {
+	tg, err := parseTargetGroupARN(bs.TargetGroupARN)
+	if err != nil {
+		return Binding{}, n.bad(flagTargetGroupARN, bs.TargetGroupARN, err.Error())
 	}
-	return b.ServicePort.String()
+	b := Binding{Name: bs.BindingName, TargetGroup: tg, ServicePort: bs.ServicePort, HealthCheckPath: bs.HealthCheckPath}
+	if b.Service, err = parseServiceName(bs.Service); err != nil {
+		return Binding{}, n.bad(flagService, bs.Service, err.Error())
+	}
+	if err := validatePort(bs.ServicePort); err != nil {
+		return Binding{}, n.bad(flagServicePort, bs.ServicePort.String(), err.Error())
+	}
+	if b.Name == "" {
+		b.Name = bs.ServicePort.String()
+	} else if len(validation.IsDNS1123Label(b.Name)) > 0 {
+		return Binding{}, n.bad(flagBindingName, b.Name, msgDNSLabel)
+	}
+	hcPort := bs.HealthCheckServicePort.String()
+	switch {
+	case bs.HealthCheckService != "":
+		svc, err := parseServiceName(bs.HealthCheckService)
+		if err != nil {
+			return Binding{}, n.bad(flagHealthCheckService, bs.HealthCheckService, err.Error())
+		}
+		if err := validatePort(bs.HealthCheckServicePort); err != nil {
+			return Binding{}, n.bad(flagHealthCheckServicePort, hcPort, err.Error())
+		}
+		b.HealthCheck = &PortRef{Service: svc, Port: bs.HealthCheckServicePort}
+	case hcPort != "" && hcPort != "0":
+		return Binding{}, n.bad(flagHealthCheckServicePort, hcPort, "set only together with the health-check Service")
+	}
+	if p := bs.HealthCheckPath; !strings.HasPrefix(p, "/") || len(p) > 1024 {
+		return Binding{}, n.bad(flagHealthCheckPath, p, "want an absolute HTTP path such as /healthz")
+	}
+	sel, selNamer, nrNamer := selector, n.binding(-1), n.binding(-1)
+	if bs.NodeSelector != nil {
+		sel, selNamer = *bs.NodeSelector, n
+	}
+	if bs.NotReady != nil {
+		notReady, nrNamer = *bs.NotReady, n
+	}
+	if b.NodeSelector, err = labels.Parse(sel); err != nil {
+		return Binding{}, selNamer.bad("node-selector", sel, "not a label selector: "+err.Error())
+	}
+	if err := checkNotReady(nrNamer, notReady); err != nil {
+		return Binding{}, err
+	}
+	b.NotReady = notReady
+	return b, nil
 }
 
-func (b *Binding) validate(n namer) error {
-	if err := validateTargetGroupARN(b.TargetGroupARN); err != nil {
-		return &FieldError{n.name(flagTargetGroupARN, "targetGroupARN"), b.TargetGroupARN, err.Error()}
-	}
-	if err := validateServiceName(b.Service); err != nil {
-		return &FieldError{n.name(flagService, "service"), b.Service, err.Error()}
-	}
-	if err := validatePort(b.ServicePort); err != nil {
-		return &FieldError{n.name(flagServicePort, "servicePort"), b.ServicePort.String(), err.Error()}
-	}
-	if b.Name != "" && len(validation.IsDNS1123Label(b.Name)) > 0 {
-		return &FieldError{n.name(flagBindingName, "name"), b.Name, "want a DNS label: lower-case letters, digits and '-'"}
-	}
-	hc := b.HealthCheck
-	if hc.Service != "" {
-		if err := validateServiceName(hc.Service); err != nil {
-			return &FieldError{n.name(flagHealthCheckService, "healthCheck.service"), hc.Service, err.Error()}
-		}
-		if err := validatePort(hc.ServicePort); err != nil {
-			return &FieldError{n.name(flagHealthCheckServicePort, "healthCheck.servicePort"), hc.ServicePort.String(), err.Error()}
-		}
-	} else if hc.ServicePort.String() != "" && hc.ServicePort.String() != "0" {
-		return &FieldError{n.name(flagHealthCheckServicePort, "healthCheck.servicePort"), hc.ServicePort.String(), "set only together with the health-check Service"}
-	}
-	if !strings.HasPrefix(hc.Path, "/") || len(hc.Path) > 1024 {
-		return &FieldError{n.name(flagHealthCheckPath, "healthCheck.path"), hc.Path, "want an absolute HTTP path such as /healthz"}
-	}
-	return nil
-}
-
-func validateTargetGroupARN(s string) error {
+func parseTargetGroupARN(s string) (arn.ARN, error) {
 	const want = "want arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID"
 	if s == "" {
-		return fmt.Errorf("required; %s", want)
+		return arn.ARN{}, fmt.Errorf("required; %s", want)
 	}
 	a, err := arn.Parse(s)
 	if err != nil {
-		return fmt.Errorf("not an ARN; %s", want)
+		return arn.ARN{}, fmt.Errorf("not an ARN; %s", want)
 	}
 	parts := strings.Split(a.Resource, "/")
 	if a.Service != "elasticloadbalancing" || len(parts) != 3 || parts[0] != "targetgroup" || parts[1] == "" || parts[2] == "" {
-		return fmt.Errorf("not a target group ARN; %s", want)
+		return arn.ARN{}, fmt.Errorf("not a target group ARN; %s", want)
 	}
 	if a.Region == "" || a.AccountID == "" {
-		return fmt.Errorf("region or account missing; %s", want)
+		return arn.ARN{}, fmt.Errorf("region or account missing; %s", want)
 	}
-	return nil
+	return a, nil
 }
 
-func validateServiceName(s string) error {
+func parseServiceName(s string) (types.NamespacedName, error) {
 	ns, name, ok := strings.Cut(s, "/")
 	if !ok || ns == "" || name == "" {
-		return fmt.Errorf("want namespace/name")
+		return types.NamespacedName{}, fmt.Errorf("want namespace/name")
 	}
 	if len(validation.IsDNS1123Label(ns)) > 0 {
-		return fmt.Errorf("namespace %q is not a valid namespace name", ns)
+		return types.NamespacedName{}, fmt.Errorf("namespace %q is not a valid namespace name", ns)
 	}
 	if len(validation.IsDNS1035Label(name)) > 0 {
-		return fmt.Errorf("name %q is not a valid Service name", name)
+		return types.NamespacedName{}, fmt.Errorf("name %q is not a valid Service name", name)
 	}
-	return nil
+	return types.NamespacedName{Namespace: ns, Name: name}, nil
 }
 
 func validatePort(p intstr.IntOrString) error {
 	if p.Type == intstr.Int {
-		if p.IntVal < 1 || p.IntVal > 65535 {
+		if p.IntVal < 1 || p.IntVal > math.MaxUint16 {
 			return fmt.Errorf("port number out of range 1-65535")
 		}
 		return nil
@@ -240,18 +378,4 @@ func validatePort(p intstr.IntOrString) error {
 		return fmt.Errorf("not a port name or number in 1-65535")
 	}
 	return nil
-}
-
-func mustSplit(s string) types.NamespacedName {
-	ns, name, _ := strings.Cut(s, "/")
-	return types.NamespacedName{Namespace: ns, Name: name}
-}
-
-// Region returns the AWS region named in the binding's target group ARN.
-func (b Binding) Region() string {
-	a, err := arn.Parse(b.TargetGroupARN)
-	if err != nil {
-		return ""
-	}
-	return a.Region
 }

@@ -5,7 +5,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/targetsync/targetsync/pkg/config"
 	"github.com/targetsync/targetsync/pkg/informer"
 )
 
@@ -19,15 +18,6 @@ type Binding struct {
 	Query informer.Query
 	// HealthCheckPath is the HTTP path of the managed health check.
 	HealthCheckPath string
-}
-
-// BindingFromConfig converts a validated config binding.
-func BindingFromConfig(b config.Binding) Binding {
-	q := informer.Query{Traffic: informer.PortRef{Service: b.ServiceName(), Port: b.ServicePort}}
-	if svc, ok := b.HealthCheckServiceName(); ok {
-		q.HealthCheck = &informer.PortRef{Service: svc, Port: b.HealthCheck.ServicePort}
-	}
-	return Binding{Name: b.DisplayName(), TargetGroupARN: b.TargetGroupARN, Query: q, HealthCheckPath: b.HealthCheck.Path}
 }
 
 // TargetGroupName is the name inside the ARN (…:targetgroup/NAME/ID). It labels metrics, so it

@@ -21,7 +21,7 @@ func testInformers(t *testing.T, rules Rules) (*Informers, *int) {
 	t.Helper()
 	n := 0
 	return &Informers{
-		rules:    rules,
+		rules:    []Rules{rules},
 		services: map[types.NamespacedName]struct{}{watched: {}},
 		trigger:  func() { n++ },
 	}, &n
@@ -320,5 +320,24 @@ func TestStripKeepsWhatRulesRead(t *testing.T) {
 	}
 	if diff := cmp.Diff(testService(watched, "3"), gotSvc); diff != "" {
 		t.Errorf("strip(Service) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestOnNodeAnyBinding: a node change that matters to only one of several bindings' rules
+// still triggers a sync, and one that matters to none does not.
+func TestOnNodeAnyBinding(t *testing.T) {
+	edge, err := labels.Parse("pool=edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	i := &Informers{rules: []Rules{{}, {Selector: edge}}, trigger: func() { n++ }}
+	i.onNode(testNode("1", "10.0.0.1"), testNode("2", "10.0.0.1", label("pool", "edge")))
+	if n != 1 {
+		t.Errorf("joining the edge pool fired %d triggers, want 1", n)
+	}
+	i.onNode(testNode("2", "10.0.0.1", label("pool", "edge")), testNode("3", "10.0.0.1", label("pool", "edge"), heartbeat))
+	if n != 1 {
+		t.Errorf("a heartbeat fired a trigger")
 	}
 }

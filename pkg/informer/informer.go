@@ -18,26 +18,32 @@ type Informers struct {
 	factory  informers.SharedInformerFactory
 	synced   []cache.InformerSynced
 	source   *Source
-	rules    Rules
+	// rules are every binding's node rules: a node event matters when it changes the verdict
+	// of any of them.
+	rules    []Rules
 	services map[types.NamespacedName]struct{}
 	trigger  func()
 	stop     context.CancelFunc
 }
 
-// New sets up the informers. trigger is called from event handlers and must not block.
-func New(client kubernetes.Interface, rules Rules, services []types.NamespacedName, trigger func()) (*Informers, error) {
+// New sets up the informers for the bindings' queries. trigger is called from event handlers
+// and must not block.
+func New(client kubernetes.Interface, queries []Query, trigger func()) (*Informers, error) {
 	f := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(strip))
 	nodes := f.Core().V1().Nodes()
 	svcs := f.Core().V1().Services()
 	i := &Informers{
 		factory:  f,
-		rules:    rules,
-		services: make(map[types.NamespacedName]struct{}, len(services)),
+		services: map[types.NamespacedName]struct{}{},
 		trigger:  trigger,
-		source:   NewSource(nodes.Lister(), svcs.Lister(), rules),
+		source:   NewSource(nodes.Lister(), svcs.Lister()),
 	}
-	for _, s := range services {
-		i.services[s] = struct{}{}
+	for _, q := range queries {
+		i.rules = append(i.rules, q.Rules)
+		i.services[q.Traffic.Service] = struct{}{}
+		if q.HealthCheck != nil {
+			i.services[q.HealthCheck.Service] = struct{}{}
+		}
 	}
 	nh, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { i.onNode(nil, obj) },
@@ -99,17 +105,20 @@ func (i *Informers) onNode(oldObj, newObj any) {
 	if old != nil && nu != nil && old.ResourceVersion == nu.ResourceVersion {
 		return
 	}
-	var before, after Verdict
-	if old != nil {
-		before = i.rules.Evaluate(old)
-	}
-	if nu != nil {
-		after = i.rules.Evaluate(nu)
-	}
-	wasTarget := old != nil && before.Eligible()
-	isTarget := nu != nil && after.Eligible()
-	if wasTarget != isTarget || (isTarget && before.IP != after.IP) {
-		i.trigger()
+	for _, r := range i.rules {
+		var before, after Verdict
+		if old != nil {
+			before = r.Evaluate(old)
+		}
+		if nu != nil {
+			after = r.Evaluate(nu)
+		}
+		wasTarget := old != nil && before.Eligible()
+		isTarget := nu != nil && after.Eligible()
+		if wasTarget != isTarget || (isTarget && before.IP != after.IP) {
+			i.trigger()
+			return
+		}
 	}
 }
 

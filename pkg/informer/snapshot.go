@@ -31,6 +31,8 @@ type Query struct {
 	// When nil, the traffic Service's healthCheckNodePort is used if externalTrafficPolicy is
 	// Local, and the health check is not managed otherwise.
 	HealthCheck *PortRef
+	// Rules decide which nodes are this binding's targets.
+	Rules Rules
 }
 
 // Node is one node as a sync sees it.
@@ -80,12 +82,11 @@ func (e *ServiceError) Unwrap() error { return ErrService }
 type Source struct {
 	nodes    corelisters.NodeLister
 	services corelisters.ServiceLister
-	rules    Rules
 }
 
 // NewSource returns a Source reading from the given listers.
-func NewSource(nodes corelisters.NodeLister, services corelisters.ServiceLister, rules Rules) *Source {
-	return &Source{nodes: nodes, services: services, rules: rules}
+func NewSource(nodes corelisters.NodeLister, services corelisters.ServiceLister) *Source {
+	return &Source{nodes: nodes, services: services}
 }
 
 // Snapshot reads the nodes and Services q names from the caches.
@@ -113,7 +114,7 @@ func (s *Source) Snapshot(q Query) (Snapshot, error) {
 		return snap, fmt.Errorf("list nodes: %w", err)
 	}
 	for _, n := range nodes {
-		v := s.rules.Evaluate(n)
+		v := q.Rules.Evaluate(n)
 		node := Node{Name: n.Name, IP: v.IP, Reason: v.Reason, Ready: v.Ready}
 		if v.Eligible() {
 			snap.Targets = append(snap.Targets, node)

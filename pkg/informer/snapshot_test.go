@@ -3,6 +3,7 @@ package informer_test
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,7 +63,7 @@ func healthPorts(s *corev1.Service) {
 }
 
 // source returns a Source over listers backed by plain indexers, holding objs.
-func source(t *testing.T, rules informer.Rules, objs ...any) *informer.Source {
+func source(t *testing.T, objs ...any) *informer.Source {
 	t.Helper()
 	nodes := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	services := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
@@ -80,7 +81,7 @@ func source(t *testing.T, rules informer.Rules, objs ...any) *informer.Source {
 			t.Fatal(err)
 		}
 	}
-	return informer.NewSource(corelisters.NewNodeLister(nodes), corelisters.NewServiceLister(services), rules)
+	return informer.NewSource(corelisters.NewNodeLister(nodes), corelisters.NewServiceLister(services))
 }
 
 func ref(n types.NamespacedName, port intstr.IntOrString) informer.PortRef {
@@ -211,7 +212,7 @@ func TestSnapshotPorts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := source(t, informer.Rules{}, append(tt.objs, node("w1", "10.0.1.1"))...)
+			src := source(t, append(tt.objs, node("w1", "10.0.1.1"))...)
 			got, err := src.Snapshot(tt.query)
 			if len(tt.wantErr) > 0 {
 				if err == nil {
@@ -254,7 +255,7 @@ func TestSnapshotPorts(t *testing.T) {
 
 func TestSnapshotNodes(t *testing.T) {
 	rules := informer.Rules{Selector: mustSelector(t, config.DefaultNodeSelector), DeregisterCordoned: true}
-	src := source(t, rules,
+	src := source(t,
 		service(ingress),
 		node("w-c", "10.0.0.10"),
 		node("w-a", "10.0.0.9", withReady(corev1.ConditionFalse)),
@@ -265,7 +266,7 @@ func TestSnapshotNodes(t *testing.T) {
 		node("v6", "fd00::1"),
 	)
 
-	got, err := src.Snapshot(informer.Query{Traffic: ref(ingress, intstr.FromString("http"))})
+	got, err := src.Snapshot(informer.Query{Traffic: ref(ingress, intstr.FromString("http")), Rules: rules})
 	if err != nil {
 		t.Fatalf("Snapshot() error = %v", err)
 	}
@@ -291,7 +292,7 @@ func TestSnapshotNodes(t *testing.T) {
 }
 
 func TestSnapshotNoNodes(t *testing.T) {
-	got, err := source(t, informer.Rules{}, service(ingress)).Snapshot(informer.Query{Traffic: ref(ingress, intstr.FromString("https"))})
+	got, err := source(t, service(ingress)).Snapshot(informer.Query{Traffic: ref(ingress, intstr.FromString("https"))})
 	if err != nil {
 		t.Fatalf("Snapshot() error = %v", err)
 	}
@@ -312,5 +313,35 @@ func TestServiceErrorMessage(t *testing.T) {
 	var se *informer.ServiceError
 	if !errors.As(err, &se) || se.Ref.Service != ingress {
 		t.Errorf("errors.As(ServiceError) = %v", se)
+	}
+}
+
+// TestSnapshotRulesPerBinding: two bindings over one cache, each with its own node selector
+// and NotReady policy, see each its own targets.
+func TestSnapshotRulesPerBinding(t *testing.T) {
+	src := source(t,
+		service(ingress),
+		node("w-a", "10.0.0.1", withLabel("pool", "edge")),
+		node("w-b", "10.0.0.2", withLabel("pool", "edge"), withReady(corev1.ConditionFalse)),
+		node("w-c", "10.0.0.3", withLabel("pool", "general")),
+	)
+	names := func(q informer.Query) []string {
+		snap, err := src.Snapshot(q)
+		if err != nil {
+			t.Fatalf("Snapshot() error = %v", err)
+		}
+		var out []string
+		for _, n := range snap.Targets {
+			out = append(out, n.Name)
+		}
+		return out
+	}
+	edge := informer.Query{Traffic: ref(ingress, intstr.FromString("http")), Rules: informer.Rules{Selector: mustSelector(t, "pool=edge"), RemoveNotReady: true}}
+	general := informer.Query{Traffic: ref(ingress, intstr.FromString("https")), Rules: informer.Rules{Selector: mustSelector(t, "pool!=edge")}}
+	if got, want := names(edge), []string{"w-a"}; !slices.Equal(got, want) {
+		t.Errorf("edge binding targets = %v, want %v", got, want)
+	}
+	if got, want := names(general), []string{"w-c"}; !slices.Equal(got, want) {
+		t.Errorf("general binding targets = %v, want %v", got, want)
 	}
 }

@@ -350,14 +350,14 @@ func TestDeploymentIsHardenedAndWired(t *testing.T) {
 	if cfg.ClusterName == "" || cfg.ClusterName != shippedClusterName(t) {
 		t.Errorf("parsed config: cluster name %q, want the shipped config's %q (it is required)", cfg.ClusterName, shippedClusterName(t))
 	}
-	if !cfg.LeaderElect || cfg.MetricsBindAddress != ":8080" || cfg.HealthProbeBindAddress != ":8081" {
+	if !cfg.LeaderElection.Enabled || cfg.MetricsBindAddress != ":8080" || cfg.HealthProbeBindAddress != ":8081" {
 		t.Errorf("parsed config: leaderElect=%v metrics=%q probes=%q, want true :8080 :8081",
-			cfg.LeaderElect, cfg.MetricsBindAddress, cfg.HealthProbeBindAddress)
+			cfg.LeaderElection.Enabled, cfg.MetricsBindAddress, cfg.HealthProbeBindAddress)
 	}
 	role := typed[rbacv1.Role](t, find(t, objs, "Role", "targetsync-leader-election"))
 	for _, r := range role.Rules {
-		if len(r.ResourceNames) > 0 && !slices.Equal(r.ResourceNames, []string{cfg.LeaderElectionID}) {
-			t.Errorf("the Role names Lease %q, but targetsync takes %q", r.ResourceNames, cfg.LeaderElectionID)
+		if len(r.ResourceNames) > 0 && !slices.Equal(r.ResourceNames, []string{cfg.LeaderElection.ID}) {
+			t.Errorf("the Role names Lease %q, but targetsync takes %q", r.ResourceNames, cfg.LeaderElection.ID)
 		}
 	}
 

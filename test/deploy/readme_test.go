@@ -126,10 +126,9 @@ func TestREADMEStatesTheDefaultsAndTagsTheCodeUses(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(b)
-	d := config.Default()
 	for _, want := range []string{
-		"--max-deregister-fraction=" + strconv.FormatFloat(d.MaxDeregisterFraction, 'g', -1, 64),
-		"--capacity-window=" + shortDuration(d.CapacityWindow.Duration),
+		"--max-deregister-fraction=" + strconv.FormatFloat(config.DefaultMaxDeregisterFraction, 'g', -1, 64),
+		"--capacity-window=" + shortDuration(config.DefaultCapacityWindow),
 		"unhealthyPodEvictionPolicy: AlwaysAllow",
 		"aws elbv2 add-tags --resource-arns <ARN> --tags Key=" + elb.TagCluster + ",Value=<cluster>",
 		"aws ec2 create-tags --resources <sg-id> --tags Key=" + sg.GroupTagCluster + ",Value=<cluster>",
