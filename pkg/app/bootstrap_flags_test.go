@@ -22,13 +22,13 @@ func TestMainBootstrapFlags(t *testing.T) {
 	for _, cmd := range []struct{ name, flag string }{{"bootstrap", "--eip-allocation"}, {"expose", "--prefix"}} {
 		out.Reset()
 		if code := Main(context.Background(), []string{"help", cmd.name}, &out, &errOut, "test"); code != ExitOK ||
-			!strings.Contains(out.String(), "Usage: targetsync "+cmd.name) || !strings.Contains(out.String(), cmd.flag) {
+			!strings.Contains(out.String(), "Usage:\n  targetsync "+cmd.name+" [flags]") || !strings.Contains(out.String(), cmd.flag) {
 			t.Errorf("help %s: exit %d, %s", cmd.name, code, out.String())
 		}
 	}
 	out.Reset()
 	Main(context.Background(), []string{"help"}, &out, &errOut, "test")
-	if !strings.Contains(out.String(), "targetsync bootstrap [flags]") {
+	if !strings.Contains(out.String(), "\n  bootstrap ") {
 		t.Error("usage does not list bootstrap")
 	}
 }

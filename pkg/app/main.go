@@ -38,10 +38,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 	case errors.As(err, &code):
 		return int(code)
 	}
+	// One line: what is wrong, named by the command that refused it.
 	fmt.Fprintf(stderr, "%s: %s\n", cmd.CommandPath(), oneLine(err))
-	if cmd.Runnable() && !strings.HasPrefix(err.Error(), "invalid ") {
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
-	}
 	return ExitError
 }
 

@@ -375,7 +375,9 @@ func serve(ctx context.Context, log *zap.Logger, cfg config.Config, reg *prometh
 		mux  *http.ServeMux
 	}
 	metricsMux := http.NewServeMux()
-	metricsMux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// targetsync's own metrics, and client-go's (REST client, workqueues, leader election).
+	gather := prometheus.Gatherers{reg, metrics.ClientGo}
+	metricsMux.Handle("/metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{Registry: reg}))
 	probeMux := http.NewServeMux()
 	probeMux.HandleFunc("/healthz", p.healthz)
 	probeMux.HandleFunc("/readyz", p.readyz)

@@ -198,9 +198,9 @@ func TestMainStatusFlags(t *testing.T) {
 		code     int
 		out, err string
 	}{
-		{"help lists status", []string{"help"}, ExitOK, "targetsync status [flags]", ""},
+		{"help lists status", []string{"help"}, ExitOK, "\n  status ", ""},
 		{"help status lists --output", []string{"help", "status"}, ExitOK, "-o, --output format", ""},
-		{"status -h", []string{"status", "-h"}, ExitOK, "Usage: targetsync status [flags]", ""},
+		{"status -h", []string{"status", "-h"}, ExitOK, "Usage:\n  targetsync status [flags]", ""},
 		{"cluster name required", []string{"status", "--target-group-arn", arnHTTP, "--service", "ns/svc", "--service-port", "http"},
 			ExitError, "", "targetsync status: "},
 		{"unknown format", []string{"status", "-o", "xml"}, ExitError, "", `targetsync status: invalid argument "xml" for "-o, --output" flag: want table, json or yaml`},

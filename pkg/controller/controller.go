@@ -132,7 +132,7 @@ func New(bindings []Binding, snap Snapshotter, groups func(Binding) TargetGroups
 	}
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](opts.RetryBaseDelay, opts.RetryMaxDelay),
-		workqueue.TypedRateLimitingQueueConfig[string]{Clock: opts.Clock})
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "targetsync", Clock: opts.Clock})
 	return c
 }
 

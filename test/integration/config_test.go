@@ -27,23 +27,27 @@ func TestOneProcessKeepsSeveralTargetGroupsFromAConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.node("w1", "10.0.1.181")
-	f.node("w2", "10.0.1.182")
+	f.node("w2", "10.0.1.182", func(n *corev1.Node) { n.Labels = map[string]string{"pool": "edge"} })
 
+	// The https binding has its own node selector; the http one takes the top-level default.
 	file := filepath.Join(t.TempDir(), "targetsync.yaml")
-	cfg := fmt.Sprintf(`kubeconfig: %s
+	cfg := fmt.Sprintf(`apiVersion: targetsync.io/v1alpha1
+kind: Config
+kubeconfig: %s
 clusterName: test
 metricsBindAddress: "0"
 healthProbeBindAddress: "0"
 logLevel: warn
 bindings:
-  - name: http
-    targetGroupARN: %s
+  - bindingName: http
+    targetGroupArn: %s
     service: %s/ingress-nginx-controller
     servicePort: http
-  - name: https
-    targetGroupARN: %s
+  - bindingName: https
+    targetGroupArn: %s
     service: %s/ingress-nginx-controller
     servicePort: "443"
+    nodeSelector: pool=edge
 `, kube.Kubeconfig, f.nlb.TargetGroupARN, f.ns, https, f.ns)
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -60,18 +64,18 @@ bindings:
 		if err != nil {
 			return false, err.Error()
 		}
-		want := testenv.Expect(30443, "10.0.1.181", "10.0.1.182")
+		want := testenv.Expect(30443, "10.0.1.182")
 		return strings.Join(got, ",") == strings.Join(want, ","), fmt.Sprint(got)
 	})
 }
 
 func TestConfigFileTypoIsOneClearError(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "targetsync.yaml")
-	if err := os.WriteFile(file, []byte("bindings:\n  - targetGroupARN: x\n    servicPort: http\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("apiVersion: targetsync.io/v1alpha1\nkind: Config\nbindings:\n  - targetGroupArn: x\n    servicPort: http\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errOut := testenv.Exec(t.Context(), "run", "--config", file)
-	if code != 1 || !strings.Contains(errOut, file+`: unknown field "servicPort"`) {
+	if code != 1 || !strings.Contains(errOut, file+`: unknown key servicPort in bindings[0]`) {
 		t.Errorf("exit %d, stderr %q; want 1 and the unknown field named", code, errOut)
 	}
 	if n := strings.Count(strings.TrimSpace(errOut), "\n"); n != 0 {

@@ -89,6 +89,13 @@ func TestTargetHealthIsExportedAndDrainingTargetsAreRegisteredAgain(t *testing.T
 			metric(m, "targetsync_target_group_desired_targets", `target_group="web-http"`) == 3
 		return ok, m
 	})
+	// client-go's own metrics are exported under the names controller-runtime controllers use,
+	// so existing dashboards work.
+	m := scrape(t, addr)
+	if metric(m, "workqueue_adds_total", `name="targetsync"`) < 1 || metricSum(m, "rest_client_requests_total", `method="GET"`) < 1 ||
+		metricSum(m, "rest_client_request_duration_seconds_count", `verb="GET"`) < 1 {
+		t.Errorf("client-go metrics missing: want workqueue_adds_total{name=\"targetsync\"}, rest_client_requests_total and rest_client_request_duration_seconds")
+	}
 	// A draining target is on its way out; the node is still eligible, so it is registered again.
 	eventually(t, 30*time.Second, "draining target registered again", func() (bool, string) {
 		return proxy.Count("RegisterTargets") >= 1, fmt.Sprint(proxy.Counts())

@@ -233,10 +233,10 @@ func TestBindingsSharingASecurityGroupShareItsRules(t *testing.T) {
 
 	file := filepath.Join(t.TempDir(), "targetsync.yaml")
 	write := func(bindings ...[2]string) {
-		cfg := fmt.Sprintf("kubeconfig: %s\nclusterName: %s\nmetricsBindAddress: \"0\"\nhealthProbeBindAddress: \"0\"\nlogLevel: warn\nbindings:\n",
+		cfg := fmt.Sprintf("apiVersion: targetsync.io/v1alpha1\nkind: Config\nkubeconfig: %s\nclusterName: %s\nmetricsBindAddress: \"0\"\nhealthProbeBindAddress: \"0\"\nlogLevel: warn\nbindings:\n",
 			kube.Kubeconfig, clusterName)
 		for _, b := range bindings {
-			cfg += fmt.Sprintf("  - name: %s\n    targetGroupARN: %s\n    service: %s/ingress-nginx-controller\n    servicePort: %s\n", b[0], b[1], f.ns, b[0])
+			cfg += fmt.Sprintf("  - bindingName: %s\n    targetGroupArn: %s\n    service: %s/ingress-nginx-controller\n    servicePort: %s\n", b[0], b[1], f.ns, b[0])
 		}
 		if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
