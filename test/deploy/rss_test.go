@@ -76,7 +76,7 @@ func TestMeasureRSS(t *testing.T) {
 	}
 
 	config := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(config, []byte(fmt.Sprintf("clusterName: measure\nbindings:\n  - targetGroupARN: %s\n    service: ingress-measure/ingress-nginx-controller\n    servicePort: http\n",
+	if err := os.WriteFile(config, []byte(fmt.Sprintf("apiVersion: targetsync.io/v1alpha1\nkind: Config\nclusterName: measure\nbindings:\n  - targetGroupArn: %s\n    service: ingress-measure/ingress-nginx-controller\n    servicePort: http\n",
 		nlb.TargetGroupARN)), 0o600); err != nil {
 		t.Fatal(err)
 	}
