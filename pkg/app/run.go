@@ -122,6 +122,7 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	if err := checkOwnership(ctx, cfg, c, log); err != nil {
 		return err
 	}
+	warnOverQuota(w, log)
 	log.Info("caches synced; starting", zap.String("version", d.Version), zap.Int("count", len(cfg.Bindings)), zap.Bool("dryRun", cfg.DryRun),
 		zap.Bool("leaderElect", cfg.LeaderElection.Enabled))
 	if sg := cfg.SecurityGroups; sg == nil {
@@ -159,7 +160,7 @@ func newWiring(cfg config.Config, kube kubernetes.Interface, groups func(control
 	bindings := make([]controller.Binding, len(cfg.Bindings))
 	queries := make([]informer.Query, len(cfg.Bindings))
 	for i, cb := range cfg.Bindings {
-		bindings[i] = controllerBinding(cb, cfg.DeregisterCordoned)
+		bindings[i] = controllerBinding(cb, cfg)
 		queries[i] = bindings[i].Query
 	}
 	w := &wiring{bindings: bindings}
@@ -175,19 +176,37 @@ func newWiring(cfg config.Config, kube kubernetes.Interface, groups func(control
 }
 
 // controllerBinding is what the controller keeps in sync for one configured binding.
-func controllerBinding(b config.Binding, deregisterCordoned bool) controller.Binding {
+func controllerBinding(b config.Binding, cfg config.Config) controller.Binding {
 	q := informer.Query{
 		Traffic: informer.PortRef{Service: b.Service, Port: b.ServicePort},
 		Rules: informer.Rules{
 			Selector:           b.NodeSelector,
-			DeregisterCordoned: deregisterCordoned,
+			DeregisterCordoned: cfg.DeregisterCordoned,
 			RemoveNotReady:     b.NotReady == config.NotReadyRemove,
 		},
+		ServingNodesOnly: cfg.Targets == config.TargetsIngressNodes,
 	}
 	if hc := b.HealthCheck; hc != nil {
 		q.HealthCheck = &informer.PortRef{Service: hc.Service, Port: hc.Port}
 	}
 	return controller.Binding{Name: b.Name, TargetGroupARN: b.TargetGroupARN(), Query: q, HealthCheckPath: b.HealthCheckPath}
+}
+
+// targetQuota is AWS's default limit of targets per target group.
+const targetQuota = 1000
+
+// warnOverQuota says at start-up when a binding wants more targets than a target group holds:
+// the registrations beyond the quota would wait forever.
+func warnOverQuota(w *wiring, log *zap.Logger) {
+	for _, b := range w.bindings {
+		snap, err := w.informers.Source().Snapshot(b.Query)
+		if err != nil || len(snap.Targets) <= targetQuota {
+			continue
+		}
+		log.Warn("more nodes are targets than a target group holds; the rest will wait for room",
+			zap.String("binding", b.Name), zap.Int("desiredTargets", len(snap.Targets)), zap.Int("targetGroupQuota", targetQuota),
+			zap.String("fix", "--targets=ingress-nodes (only nodes running the ingress controller), or a nodeSelector per binding"))
+	}
 }
 
 // capacity is the healthy-capacity guard the flags ask for.

@@ -6,9 +6,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -22,8 +27,12 @@ type Informers struct {
 	// of any of them.
 	rules    []Rules
 	services map[types.NamespacedName]struct{}
-	trigger  func()
-	stop     context.CancelFunc
+	// servingOf are the Services whose serving nodes are the targets, and endpoints the
+	// factories, one per namespace, that watch only their EndpointSlices.
+	servingOf map[types.NamespacedName]struct{}
+	endpoints []informers.SharedInformerFactory
+	trigger   func()
+	stop      context.CancelFunc
 }
 
 // New sets up the informers for the bindings' queries. trigger is called from event handlers
@@ -45,6 +54,9 @@ func New(client kubernetes.Interface, queries []Query, trigger func()) (*Informe
 			i.services[q.HealthCheck.Service] = struct{}{}
 		}
 	}
+	if err := i.watchEndpoints(client, queries); err != nil {
+		return nil, err
+	}
 	nh, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { i.onNode(nil, obj) },
 		UpdateFunc: i.onNode,
@@ -61,8 +73,47 @@ func New(client kubernetes.Interface, queries []Query, trigger func()) (*Informe
 	if err != nil {
 		return nil, fmt.Errorf("watch services: %w", err)
 	}
-	i.synced = []cache.InformerSynced{nh.HasSynced, sh.HasSynced}
+	i.synced = append(i.synced, nh.HasSynced, sh.HasSynced)
 	return i, nil
+}
+
+// watchEndpoints watches the EndpointSlices of the Services whose queries want serving nodes
+// only: per namespace, and only those labelled with one of the Services' names.
+func (i *Informers) watchEndpoints(client kubernetes.Interface, queries []Query) error {
+	byNamespace := map[string][]string{}
+	i.servingOf = map[types.NamespacedName]struct{}{}
+	for _, q := range queries {
+		if !q.ServingNodesOnly {
+			continue
+		}
+		svc := q.Traffic.Service
+		if _, dup := i.servingOf[svc]; !dup {
+			byNamespace[svc.Namespace] = append(byNamespace[svc.Namespace], svc.Name)
+		}
+		i.servingOf[svc] = struct{}{}
+	}
+	i.source.endpoints = map[string]discoverylisters.EndpointSliceLister{}
+	for ns, names := range byNamespace {
+		selector, err := labels.NewRequirement(discoveryv1.LabelServiceName, selection.In, names)
+		if err != nil {
+			return fmt.Errorf("watch endpointslices: %w", err)
+		}
+		f := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithNamespace(ns),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
+		slices := f.Discovery().V1().EndpointSlices()
+		h, err := slices.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { i.onEndpointSlice(nil, obj) },
+			UpdateFunc: i.onEndpointSlice,
+			DeleteFunc: func(obj any) { i.onEndpointSlice(obj, nil) },
+		})
+		if err != nil {
+			return fmt.Errorf("watch endpointslices: %w", err)
+		}
+		i.source.endpoints[ns] = slices.Lister()
+		i.synced = append(i.synced, h.HasSynced)
+		i.endpoints = append(i.endpoints, f)
+	}
+	return nil
 }
 
 // Source returns the snapshot source backed by these informers' caches.
@@ -72,6 +123,9 @@ func (i *Informers) Source() *Source { return i.source }
 func (i *Informers) Start(ctx context.Context) {
 	ctx, i.stop = context.WithCancel(ctx)
 	i.factory.Start(ctx.Done())
+	for _, f := range i.endpoints {
+		f.Start(ctx.Done())
+	}
 }
 
 // WaitForSync blocks until the caches are filled and every handler has seen the initial list,
@@ -96,6 +150,9 @@ func (i *Informers) Shutdown() {
 		i.stop()
 	}
 	i.factory.Shutdown()
+	for _, f := range i.endpoints {
+		f.Shutdown()
+	}
 }
 
 // onNode triggers a sync when a node's verdict changes: it appears as a target, stops being

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 )
 
 // PortRef names one port of one Service, by port name or port number.
@@ -33,6 +34,10 @@ type Query struct {
 	HealthCheck *PortRef
 	// Rules decide which nodes are this binding's targets.
 	Rules Rules
+	// ServingNodesOnly makes only the nodes that run a serving endpoint of the traffic Service
+	// targets (--targets=ingress-nodes): under externalTrafficPolicy Local the only ones that
+	// pass the health check, and the way to stay under the target group quota.
+	ServingNodesOnly bool
 }
 
 // Node is one node as a sync sees it.
@@ -82,6 +87,9 @@ func (e *ServiceError) Unwrap() error { return ErrService }
 type Source struct {
 	nodes    corelisters.NodeLister
 	services corelisters.ServiceLister
+	// endpoints has the EndpointSlices of the Services whose queries want serving nodes only,
+	// by namespace.
+	endpoints map[string]discoverylisters.EndpointSliceLister
 }
 
 // NewSource returns a Source reading from the given listers.
@@ -109,12 +117,25 @@ func (s *Source) Snapshot(q Query) (Snapshot, error) {
 		snap.HealthCheckPort = svc.Spec.HealthCheckNodePort
 	}
 
+	var serving map[string]bool
+	if q.ServingNodesOnly {
+		lister, ok := s.endpoints[q.Traffic.Service.Namespace]
+		if !ok {
+			return snap, fmt.Errorf("endpointslices of %s are not watched", q.Traffic.Service)
+		}
+		if serving, err = servingNodes(lister, q.Traffic.Service); err != nil {
+			return snap, err
+		}
+	}
 	nodes, err := s.nodes.List(labels.Everything())
 	if err != nil {
 		return snap, fmt.Errorf("list nodes: %w", err)
 	}
 	for _, n := range nodes {
 		v := q.Rules.Evaluate(n)
+		if v.Eligible() && serving != nil && !serving[n.Name] {
+			v.Reason = ReasonNoIngressPod
+		}
 		node := Node{Name: n.Name, IP: v.IP, Reason: v.Reason, Ready: v.Ready}
 		if v.Eligible() {
 			snap.Targets = append(snap.Targets, node)
