@@ -20,9 +20,9 @@ import (
 // Informers watches Nodes and the Services the bindings name, and calls a trigger whenever
 // something a sync reads has changed.
 type Informers struct {
-	factory  informers.SharedInformerFactory
-	synced   []cache.InformerSynced
-	source   *Source
+	factory informers.SharedInformerFactory
+	synced  []cache.InformerSynced
+	source  *Source
 	// rules are every binding's node rules: a node event matters when it changes the verdict
 	// of any of them.
 	rules    []Rules
