@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Flag names that make up the one binding given on the command line.
@@ -55,6 +56,8 @@ type Flags struct {
 func Bind(cmd string, fs *pflag.FlagSet) *Flags {
 	f := &Flags{cmd: cmd, fs: fs, s: defaults()}
 	f.b.HealthCheckPath = DefaultHealthCheckPath
+	// Ports start empty, not 0, so a port left out is reported as required.
+	f.b.ServicePort, f.b.HealthCheckServicePort = intstr.FromString(""), intstr.FromString("")
 	s, b := &f.s, &f.b
 	run, plan, status := cmd == CommandRun, cmd == CommandPlan, cmd == CommandStatus
 
@@ -129,7 +132,7 @@ func (f *Flags) bindBootstrap() {
 	f.bootFS = newBootstrapFlagSet(f.bootCfg, f.boot)
 	f.bootOnly = map[string]bool{}
 	f.bootFS.VisitAll(func(fl *pflag.Flag) {
-		if f.fs.Lookup(fl.Name) != nil {
+		if f.fs.Lookup(fl.Name) != nil || fl.Name == "write-config" {
 			return
 		}
 		f.bootOnly[fl.Name] = true
@@ -166,7 +169,9 @@ func (f *Flags) Config() (Config, error) {
 			copyField(&s, &f.s, jsonName(name))
 		}
 	}
-	if slices.ContainsFunc(bindingFlags, func(n string) bool { return changed[n] }) {
+	// With --bootstrap the one-binding flags describe what bootstrap builds; the binding is
+	// added once it has (AddBootstrapBinding).
+	if !f.bootstrap && slices.ContainsFunc(bindingFlags, func(n string) bool { return changed[n] }) {
 		s.Bindings = []bindingSettings{f.b}
 	}
 
