@@ -42,6 +42,7 @@ import (
 
 // Run keeps the bound target groups in sync until ctx ends. It returns nil on a clean shutdown.
 func Run(ctx context.Context, cfg config.Config, d Deps) error {
+	clientGo := metrics.ClientGo() // before the controller makes its workqueue
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
@@ -107,7 +108,7 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 		leaderHealth = leaderelection.NewLeaderHealthzAdaptor(2 * time.Second)
 	}
 	probes := &probes{informers: w.informers, ctrl: w.ctrl, leader: leaderHealth}
-	stopServers, err := serve(ctx, log, cfg, reg, probes)
+	stopServers, err := serve(ctx, log, cfg, prometheus.Gatherers{reg, clientGo}, probes)
 	if err != nil {
 		return err
 	}
@@ -388,15 +389,14 @@ var klogOnce sync.Once
 
 // serve starts the metrics and probe listeners. Binding them is checked before returning, so a
 // port in use is an error at start-up rather than a log line later.
-func serve(ctx context.Context, log *zap.Logger, cfg config.Config, reg *prometheus.Registry, p *probes) (func(), error) {
+func serve(ctx context.Context, log *zap.Logger, cfg config.Config, gather prometheus.Gatherer, p *probes) (func(), error) {
 	type endpoint struct {
 		addr string
 		mux  *http.ServeMux
 	}
 	metricsMux := http.NewServeMux()
 	// targetsync's own metrics, and client-go's (REST client, workqueues, leader election).
-	gather := prometheus.Gatherers{reg, metrics.ClientGo}
-	metricsMux.Handle("/metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{Registry: reg}))
+	metricsMux.Handle("/metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	probeMux := http.NewServeMux()
 	probeMux.HandleFunc("/healthz", p.healthz)
 	probeMux.HandleFunc("/readyz", p.readyz)

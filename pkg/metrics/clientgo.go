@@ -1,17 +1,29 @@
 package metrics
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/util/workqueue"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
-// ClientGo gathers client-go's own metrics under the names controllers built on
-// controller-runtime export, so existing dashboards work: rest_client_requests_total and
+// ClientGo returns the gatherer of client-go's own metrics, under the names controllers built
+// on controller-runtime export, so existing dashboards work: rest_client_requests_total and
 // rest_client_request_duration_seconds (controller-runtime's adapter), leader_election_master_status,
 // and workqueue_* for each named queue (the provider below). client-go takes one provider per
-// process, so these live in one registry that every command's endpoint gathers from.
-var ClientGo prometheus.Gatherer = crmetrics.Registry
+// process, so these live in one registry that every command's endpoint gathers from. Call it
+// before the first workqueue is made: queues made earlier have no metrics.
+func ClientGo() prometheus.Gatherer {
+	registerOnce.Do(func() {
+		crmetrics.Registry.MustRegister(queueDepth, queueAdds, queueLatency, queueWork, queueUnfinished, queueLongest, queueRetries)
+		workqueue.SetProvider(queueMetrics{})
+		crmetrics.RegisterRESTClientMetrics(crmetrics.MetricRequestLatency)
+	})
+	return crmetrics.Registry
+}
+
+var registerOnce sync.Once
 
 // Workqueue metrics, labelled like controller-runtime's: name and controller are the queue's name.
 var (
@@ -31,12 +43,6 @@ var (
 	queueRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Subsystem: "workqueue", Name: "retries_total",
 		Help: "Total number of items added to the workqueue with a delay."}, queueLabels)
 )
-
-func init() {
-	crmetrics.Registry.MustRegister(queueDepth, queueAdds, queueLatency, queueWork, queueUnfinished, queueLongest, queueRetries)
-	workqueue.SetProvider(queueMetrics{})
-	crmetrics.RegisterRESTClientMetrics(crmetrics.MetricRequestLatency)
-}
 
 // queueMetrics gives client-go's workqueues their Prometheus metrics.
 type queueMetrics struct{}
