@@ -30,6 +30,7 @@ var requiredAlerts = []string{
 	"TargetsyncNoHealthyTargets",
 	"TargetsyncNoLeader",
 	"TargetsyncNoRecentSync",
+	"TargetsyncSecurityGroupRulesNearQuota",
 	"TargetsyncSecurityGroupSyncsFailing",
 	"TargetsyncSyncsFailing",
 	"TargetsyncTargetQuotaReached",
