@@ -63,7 +63,7 @@ var componentValues = []string{
 // chartCopies are the files the chart carries copies of (Helm reads nothing outside the chart's
 // directory): the source, and the copy in the chart.
 var chartCopies = map[string]string{
-	repoPath("deploy", "prometheus", "alerts.yaml"):                repoPath("deploy", "helm", "targetsync", "files", "alerts.yaml"),
+	repoPath("deploy", "prometheus", "alerts.yaml"):            repoPath("deploy", "helm", "targetsync", "files", "alerts.yaml"),
 	repoPath("deploy", "grafana", "targetsync-dashboard.json"): repoPath("deploy", "helm", "targetsync", "files", "targetsync-dashboard.json"),
 }
 
