@@ -466,6 +466,12 @@ func overlay(t *testing.T, ns string, components ...string) string {
 // memory limit), the Lease's namespace from the downward API, the ports and the probes.
 func checkPodSpec(t *testing.T, d *appsv1.Deployment, goMemLimit string) {
 	t.Helper()
+	checkPodSpecAs(t, d, goMemLimit, "metrics", "probes")
+}
+
+// checkPodSpecAs is checkPodSpec with the names of the metrics and probes ports.
+func checkPodSpecAs(t *testing.T, d *appsv1.Deployment, goMemLimit, metricsPort, probesPort string) {
+	t.Helper()
 	spec := d.Spec.Template.Spec
 	psc := spec.SecurityContext
 	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
@@ -524,16 +530,16 @@ func checkPodSpec(t *testing.T, d *appsv1.Deployment, goMemLimit string) {
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	if ports["metrics"] != 8080 || ports["probes"] != 8081 {
-		t.Errorf("container ports = %v, want metrics 8080 and probes 8081", ports)
+	if ports[metricsPort] != 8080 || ports[probesPort] != 8081 {
+		t.Errorf("container ports = %v, want %s 8080 and %s 8081", ports, metricsPort, probesPort)
 	}
 	probe := func(name string, p *corev1.Probe, path string) {
 		if p == nil || p.HTTPGet == nil {
 			t.Errorf("no HTTP %s probe", name)
 			return
 		}
-		if p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "probes" {
-			t.Errorf("%s probe = %s on %s, want %s on probes", name, p.HTTPGet.Path, p.HTTPGet.Port.String(), path)
+		if p.HTTPGet.Path != path || p.HTTPGet.Port.String() != probesPort {
+			t.Errorf("%s probe = %s on %s, want %s on %s", name, p.HTTPGet.Path, p.HTTPGet.Port.String(), path, probesPort)
 		}
 	}
 	probe("liveness", c.LivenessProbe, "/healthz")
