@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 )
@@ -199,7 +200,7 @@ func TestChartAppliesServerSide(t *testing.T) {
 			if o.GetKind() != "ClusterRoleBinding" && o.GetKind() != "RoleBinding" {
 				continue
 			}
-			subjects, _, _ := unstructuredSlice(o.Object, "subjects")
+			subjects, _, _ := unstructured.NestedSlice(o.Object, "subjects")
 			want := []any{map[string]any{"kind": "ServiceAccount", "name": "ingress-nginx", "namespace": ns}}
 			if !equalJSON(subjects, want) {
 				t.Errorf("%s binds %v, want the ingress-nginx ServiceAccount", key(o), subjects)
@@ -212,11 +213,6 @@ func TestChartAppliesServerSide(t *testing.T) {
 		}
 		checkSidecarSnippet(t, cp, ns, rendered)
 	})
-}
-
-func unstructuredSlice(obj map[string]any, field string) ([]any, bool, error) {
-	s, ok := obj[field].([]any)
-	return s, ok, nil
 }
 
 // checkSidecarSnippet checks the ingress-nginx values of deploy/README.md's sidecar section

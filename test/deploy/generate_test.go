@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
 
@@ -128,7 +129,7 @@ func generatedManifests(t *testing.T) map[string][]byte {
 		// The ConfigMap comes from a configMapGenerator, as config.yaml: an overlay replaces the
 		// file, and the hash kustomize appends to the name rolls the pods when it changes.
 		cm := decodeAll(t, d.text)[0]
-		data, _, _ := unstructuredString(cm.Object, "data", "config.yaml")
+		data, _, _ := unstructured.NestedString(cm.Object, "data", "config.yaml")
 		add(repoPath("deploy", "manifests", "config.yaml"),
 			header("the --config file, which\n# kustomization.yaml turns into the ConfigMap; an overlay replaces it (deploy/README.md)"), data)
 		labels, err := yaml.Marshal(map[string]any{"labels": cm.GetLabels()})
@@ -163,19 +164,6 @@ func generatedManifests(t *testing.T) map[string][]byte {
 		out[p] = b.Bytes()
 	}
 	return out
-}
-
-func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {
-	var cur any = obj
-	for _, f := range fields {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false, nil
-		}
-		cur = m[f]
-	}
-	s, ok := cur.(string)
-	return s, ok, nil
 }
 
 // TestManifestsAreGeneratedFromTheChart fails when deploy/manifests, or the chart's copies of

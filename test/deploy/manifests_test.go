@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -473,32 +474,32 @@ func checkPodSpec(t *testing.T, d *appsv1.Deployment, goMemLimit string) {
 func checkPodSpecAs(t *testing.T, d *appsv1.Deployment, goMemLimit, metricsPort, probesPort string) {
 	t.Helper()
 	spec := d.Spec.Template.Spec
-	psc := spec.SecurityContext
-	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
-		t.Error("pod securityContext.runAsNonRoot must be true")
-	}
-	if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-		t.Error("pod securityContext.seccompProfile must be RuntimeDefault")
-	}
-
 	if len(spec.Containers) != 1 {
 		t.Fatalf("%d containers, want 1", len(spec.Containers))
 	}
 	c := spec.Containers[0]
-	sc := c.SecurityContext
-	switch {
-	case sc == nil:
-		t.Error("container has no securityContext")
-	default:
-		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-			t.Error("allowPrivilegeEscalation must be false")
-		}
-		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-			t.Error("readOnlyRootFilesystem must be true")
-		}
-		if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
-			t.Errorf("capabilities = %+v, want drop [ALL] and no add", sc.Capabilities)
-		}
+	// The container's settings win over the pod's: a sidecar sets its own.
+	psc, sc := spec.SecurityContext, c.SecurityContext
+	if psc == nil {
+		psc = &corev1.PodSecurityContext{}
+	}
+	if sc == nil {
+		t.Fatal("container has no securityContext")
+	}
+	if nonRoot := cmp.Or(sc.RunAsNonRoot, psc.RunAsNonRoot); nonRoot == nil || !*nonRoot {
+		t.Error("securityContext.runAsNonRoot must be true")
+	}
+	if seccomp := cmp.Or(sc.SeccompProfile, psc.SeccompProfile); seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Error("securityContext.seccompProfile must be RuntimeDefault")
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Error("allowPrivilegeEscalation must be false")
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Error("readOnlyRootFilesystem must be true")
+	}
+	if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
+		t.Errorf("capabilities = %+v, want drop [ALL] and no add", sc.Capabilities)
 	}
 	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 		if _, ok := c.Resources.Requests[r]; !ok {

@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/targetsync/targetsync/internal/testenv"
 )
@@ -224,7 +225,7 @@ func TestReadmeCommandsRun(t *testing.T) {
 					}
 					objs := decodeAll(t, out)
 					cm := find(t, objs, "ConfigMap", "targetsync-config")
-					if cfg, _, _ := unstructuredString(cm.Object, "data", "config.yaml"); !strings.Contains(cfg, "clusterName: \"my-cluster\"") ||
+					if cfg, _, _ := unstructured.NestedString(cm.Object, "data", "config.yaml"); !strings.Contains(cfg, "clusterName: \"my-cluster\"") ||
 						!strings.Contains(cfg, "targetGroupArn: arn:aws:elasticloadbalancing:") {
 						t.Errorf("%s renders a config without the cluster name and the binding:\n%s", c, cfg)
 					}
