@@ -26,7 +26,7 @@ ifdef PREREQS
   endif
 endif
 
-.PHONY: help build test unit integration e2e demo bench vet fmt lint envtest promtool golangci-lint setup alerts deploy-test prometheusrule measure-rss image clean
+.PHONY: help build test unit integration e2e demo bench vet fmt lint envtest promtool helm-render golangci-lint setup alerts deploy-test manifests prometheusrule measure-rss image clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,12 +45,15 @@ envtest: ## build the test kube-apiserver, etcd and kubectl into bin/k8s
 promtool: ## build promtool into bin/promtool (checks the alerting rules)
 	PROMETHEUS_VERSION=$(PROMETHEUS_VERSION) hack/setup-promtool.sh >/dev/null
 
+helm-render: ## build bin/helm-render: `helm template` from Helm's Go SDK (renders deploy/helm/targetsync)
+	hack/setup-helm-render.sh >/dev/null
+
 golangci-lint: ## build the pinned golangci-lint into bin/golangci-lint
 	hack/setup-golangci-lint.sh >/dev/null
 
-setup: envtest promtool golangci-lint ## build every test tool into bin/ (first time: about 20 min on 2 cores)
+setup: envtest promtool helm-render golangci-lint ## build every test tool into bin/ (first time: about 20 min on 2 cores)
 
-test: envtest promtool build vet ## vet, then every test (unit, moto, integration, deploy) with -race; CI runs make lint test
+test: envtest promtool helm-render build vet ## vet, then every test (unit, moto, integration, deploy) with -race; CI runs make lint test
 	@test "$$($(BIN) version)" = "targetsync $(VERSION)" || { echo "bin/targetsync version does not print $(VERSION)"; exit 1; }
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m ./...
 
@@ -67,15 +70,17 @@ demo: envtest build ## targetsync's whole job on a local kube-apiserver and moto
 	$(GO) build -o bin/targetsync-demo ./cmd/targetsync-demo
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" bin/targetsync-demo $(DEMO_ARGS)
 
-deploy-test: envtest promtool ## manifests, alerts, dashboard, IAM policy, Dockerfile
+deploy-test: envtest promtool helm-render ## chart, manifests, alerts, dashboard, IAM policy, Dockerfile
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" CGO_ENABLED=1 $(GO) test -race -count=1 -v ./test/deploy/
 
 alerts: promtool ## check and unit-test the alerting rules
 	"$$(hack/setup-promtool.sh)" check rules deploy/prometheus/alerts.yaml
 	"$$(hack/setup-promtool.sh)" test rules deploy/prometheus/alerts_test.yaml
 
-prometheusrule: ## regenerate deploy/manifests/prometheusrule.yaml from alerts.yaml
-	$(GO) test ./test/deploy -run TestPrometheusRuleMatchesAlerts -update
+manifests: helm-render ## regenerate deploy/manifests from deploy/helm/targetsync (and the chart's copies of the alerts and dashboard)
+	$(GO) test -count=1 ./test/deploy -run '^TestManifestsAreGeneratedFromTheChart$$' -update
+
+prometheusrule: manifests ## regenerate the PrometheusRule from alerts.yaml (part of make manifests)
 
 measure-rss: envtest ## re-measure the resident memory the Deployment's requests are sized from
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" $(GO) test -tags measure -run TestMeasureRSS -v -timeout 20m ./test/deploy/

@@ -21,7 +21,7 @@ import (
 	"github.com/targetsync/targetsync/pkg/elb"
 )
 
-var update = flag.Bool("update", false, "regenerate deploy/manifests/monitoring/prometheusrule.yaml from deploy/prometheus/alerts.yaml")
+var update = flag.Bool("update", false, "regenerate deploy/manifests from deploy/helm/targetsync, and the chart's copies of the alerts and the dashboard (make manifests)")
 
 // requiredAlerts are the alerts operations relies on; removing one must be a decision.
 var requiredAlerts = []string{
@@ -30,6 +30,7 @@ var requiredAlerts = []string{
 	"TargetsyncNoHealthyTargets",
 	"TargetsyncNoLeader",
 	"TargetsyncNoRecentSync",
+	"TargetsyncSecurityGroupRulesNearQuota",
 	"TargetsyncSecurityGroupSyncsFailing",
 	"TargetsyncSyncsFailing",
 	"TargetsyncTargetQuotaReached",
@@ -44,7 +45,7 @@ var (
 	alertsTestFile  = repoPath("deploy", "prometheus", "alerts_test.yaml")
 	ruleCRFile      = repoPath("deploy", "manifests", "monitoring", "prometheusrule.yaml")
 	dashboardFile   = repoPath("deploy", "grafana", "targetsync-dashboard.json")
-	ruleCRGenerator = "go test ./test/deploy -run TestPrometheusRuleMatchesAlerts -update"
+	ruleCRGenerator = manifestsGenerator
 )
 
 type ruleFile struct {
@@ -153,38 +154,10 @@ func TestAlertsAreCompleteAndEachHasFiringAndSilentTests(t *testing.T) {
 	}
 }
 
-// prometheusRule renders the PrometheusRule for the Prometheus Operator from alerts.yaml: the
-// same groups, text and comments included, under spec.
-func prometheusRule(t *testing.T) []byte {
-	t.Helper()
-	src, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.Index(src, []byte("\ngroups:"))
-	if i < 0 {
-		t.Fatalf("%s has no top-level groups:", alertsFile)
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "# Generated from deploy/prometheus/alerts.yaml by\n#   %s\n", ruleCRGenerator)
-	b.WriteString("# Edit alerts.yaml and regenerate; test/deploy fails while the two differ.\n")
-	b.WriteString("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: targetsync\n  namespace: targetsync\n")
-	b.WriteString("  labels:\n    app.kubernetes.io/name: targetsync\nspec:\n")
-	for _, line := range strings.SplitAfter(string(src[i+1:]), "\n") {
-		if strings.TrimSpace(line) != "" {
-			b.WriteString("  ")
-		}
-		b.WriteString(line)
-	}
-	return b.Bytes()
-}
-
+// TestPrometheusRuleMatchesAlerts checks that the PrometheusRule the chart renders (as
+// deploy/manifests/monitoring/prometheusrule.yaml, which TestManifestsAreGeneratedFromTheChart
+// keeps equal to the chart) holds exactly the rules of alerts.yaml.
 func TestPrometheusRuleMatchesAlerts(t *testing.T) {
-	if *update {
-		if err := os.WriteFile(ruleCRFile, prometheusRule(t), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	var cr struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
@@ -311,7 +284,7 @@ func TestDashboardQueriesAreValidPromQL(t *testing.T) {
 
 	for _, want := range []string{"Targets by state", "Desired vs registered", "Target changes", "Syncs by result",
 		"Sync latency", "Capacity guard", "Pending and rejected targets", "AWS calls by operation", "AWS errors by code",
-		"Leader by replica"} {
+		"Leader by replica", "Security-group rules vs quota"} {
 		if !slices.Contains(titles, want) {
 			t.Errorf("the dashboard has no %q panel", want)
 		}

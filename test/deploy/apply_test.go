@@ -222,7 +222,7 @@ func TestOverlayInKubeSystemApplies(t *testing.T) {
 	const ns = "kube-system"
 	cp := bareControlPlane(t, true)
 	ctx := context.Background()
-	applyTwice(t, cp, overlay(t, ns, "monitoring", "optional"), ns)
+	applyTwice(t, cp, overlay(t, ns, "monitoring", "optional", "bootstrap", "dashboard"), ns)
 	checkMonitoringStored(t, cp, ns)
 
 	if _, err := cp.client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {

@@ -49,7 +49,7 @@ func TestDockerfileBuildsAStaticVersionedBinary(t *testing.T) {
 	ins := readDockerfile(t)
 	var froms, copies []string
 	var build string
-	var modDownloadAt, firstSourceCopyAt = -1, -1
+	var modDownloadAt, firstSourceCopyAt, targetArgsAt, buildAt = -1, -1, -1, -1
 	for i, in := range ins {
 		switch in.cmd {
 		case "FROM":
@@ -64,14 +64,23 @@ func TestDockerfileBuildsAStaticVersionedBinary(t *testing.T) {
 				modDownloadAt = i
 			}
 			if strings.Contains(in.args, "go build") {
-				build = in.args
+				build, buildAt = in.args, i
+			}
+		case "ARG":
+			if f := strings.Fields(in.args); slices.Contains(f, "TARGETOS") && slices.Contains(f, "TARGETARCH") {
+				targetArgsAt = i
 			}
 		}
 	}
 
 	goVersion := goDirective(t)
-	if len(froms) != 2 || froms[0] != "golang:"+goVersion+" AS build" || froms[1] != "gcr.io/distroless/static-debian12:nonroot" {
-		t.Errorf("stages = %q, want golang:%s AS build, then gcr.io/distroless/static-debian12:nonroot", froms, goVersion)
+	// Multi-arch: the build stage runs natively on the build machine and cross-compiles for the
+	// platform BuildKit passes in TARGETOS and TARGETARCH (declared in the stage that uses them).
+	if len(froms) != 2 || froms[0] != "--platform=$BUILDPLATFORM golang:"+goVersion+" AS build" || froms[1] != "gcr.io/distroless/static-debian12:nonroot" {
+		t.Errorf("stages = %q, want --platform=$BUILDPLATFORM golang:%s AS build, then gcr.io/distroless/static-debian12:nonroot", froms, goVersion)
+	}
+	if targetArgsAt < 0 || buildAt < targetArgsAt {
+		t.Error("the build stage must declare ARG TARGETOS TARGETARCH before the go build")
 	}
 	if modDownloadAt < 0 || firstSourceCopyAt < 0 || modDownloadAt > firstSourceCopyAt {
 		t.Error("go mod download must run after copying go.mod and go.sum and before the sources, so its layer is reused")
@@ -81,7 +90,7 @@ func TestDockerfileBuildsAStaticVersionedBinary(t *testing.T) {
 	if !slices.Equal(last, wantTail) {
 		t.Errorf("image ends with %q, want %q", last, wantTail)
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X main.version=${VERSION}"`, "./cmd/targetsync"} {
+	for _, want := range []string{"CGO_ENABLED=0", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH", "-trimpath", `-ldflags "-s -w -X main.version=${VERSION}"`, "./cmd/targetsync"} {
 		if !strings.Contains(build, want) {
 			t.Errorf("the build command lacks %s: %s", want, build)
 		}
@@ -100,15 +109,45 @@ func TestDockerfileBuildsAStaticVersionedBinary(t *testing.T) {
 		}
 	}
 
-	// Run the Dockerfile's own build command, minus the BuildKit cache mount.
-	out := filepath.Join(t.TempDir(), "targetsync")
+	// Run the Dockerfile's own build command, minus the BuildKit cache mount, for this machine
+	// (the binary must run and know its version) and for the other architecture of the image.
 	cmd := regexp.MustCompile(`--mount=\S+\s*`).ReplaceAllString(build, "")
-	cmd = strings.ReplaceAll(cmd, "/out/targetsync", out)
-	res := run(10*time.Minute, repoRoot(), []string{"VERSION=v9.9.9-test"}, "sh", "-c", cmd)
-	if res.err != nil {
-		t.Fatalf("%s:\n%s", cmd, res)
+	build1 := func(goarch string) string {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "targetsync")
+		res := run(10*time.Minute, repoRoot(), []string{"VERSION=v9.9.9-test", "TARGETOS=linux", "TARGETARCH=" + goarch},
+			"sh", "-c", strings.ReplaceAll(cmd, "/out/targetsync", out))
+		if res.err != nil {
+			t.Fatalf("TARGETARCH=%s %s:\n%s", goarch, cmd, res)
+		}
+		return out
 	}
-	f, err := elf.Open(out)
+	native := strings.TrimSpace(run(time.Minute, repoRoot(), nil, goBinary(t), "env", "GOARCH").stdout)
+	out := build1(native)
+	checkStaticELF(t, out)
+	v := run(time.Minute, repoRoot(), nil, out, "version")
+	if v.err != nil || strings.TrimSpace(v.stdout) != "targetsync v9.9.9-test" {
+		t.Errorf("targetsync version printed %q, want %q\n%s", strings.TrimSpace(v.stdout), "targetsync v9.9.9-test", v)
+	}
+	// The other architecture of the image: a full cross build costs as much as the native one,
+	// so check what breaks a cross build, every package's files and imports under that GOARCH
+	// without cgo (go list), from the same command line.
+	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[native]
+	if other == "" {
+		t.Fatalf("this machine is %s; the image is built for amd64 and arm64", native)
+	}
+	list := strings.Replace(cmd, " go build ", " go list -deps -e -f '{{if .Error}}{{.ImportPath}}: {{.Error}}{{end}}' ", 1)
+	list = regexp.MustCompile(`\s-(trimpath|ldflags "[^"]*"|o \S+)`).ReplaceAllString(list, "")
+	res := run(5*time.Minute, repoRoot(), []string{"VERSION=v9.9.9-test", "TARGETOS=linux", "TARGETARCH=" + other}, "sh", "-c", list)
+	if res.err != nil || strings.TrimSpace(res.stdout) != "" {
+		t.Errorf("TARGETARCH=%s: %s:\n%s", other, list, res)
+	}
+}
+
+// checkStaticELF checks that the binary is static and stripped, and returns its machine.
+func checkStaticELF(t *testing.T, path string) elf.Machine {
+	t.Helper()
+	f, err := elf.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +160,7 @@ func TestDockerfileBuildsAStaticVersionedBinary(t *testing.T) {
 	if syms, err := f.Symbols(); err == nil && len(syms) > 0 {
 		t.Errorf("the binary has %d symbols; -s -w should strip them", len(syms))
 	}
-	v := run(time.Minute, repoRoot(), nil, out, "version")
-	if v.err != nil || strings.TrimSpace(v.stdout) != "targetsync v9.9.9-test" {
-		t.Errorf("targetsync version printed %q, want %q\n%s", strings.TrimSpace(v.stdout), "targetsync v9.9.9-test", v)
-	}
+	return f.Machine
 }
 
 // goDirective is the major.minor Go version go.mod asks for, the builder image's tag.

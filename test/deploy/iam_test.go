@@ -84,12 +84,12 @@ var (
 	// Write actions are scoped to these resource types; reads take "*" (they support no
 	// resource-level permissions). run writes only target groups.
 	resourceRE = map[string]*regexp.Regexp{
-		"elasticloadbalancing": regexp.MustCompile(`^arn:aws:elasticloadbalancing:\*:\*:targetgroup/\*/\*$`),
-		"ec2":                  regexp.MustCompile(`^arn:aws:ec2:\*:\*:(security-group|security-group-rule)/\*$`),
+		"elasticloadbalancing": regexp.MustCompile(`^arn:\*:elasticloadbalancing:\*:\*:targetgroup/\*/\*$`),
+		"ec2":                  regexp.MustCompile(`^arn:\*:ec2:\*:\*:(security-group|security-group-rule)/\*$`),
 	}
 	// bootstrap also creates network load balancers and their listeners.
 	bootstrapResourceRE = map[string]*regexp.Regexp{
-		"elasticloadbalancing": regexp.MustCompile(`^arn:aws:elasticloadbalancing:\*:\*:(targetgroup/\*/\*|loadbalancer/net/\*/\*|listener/net/\*/\*/\*)$`),
+		"elasticloadbalancing": regexp.MustCompile(`^arn:\*:elasticloadbalancing:\*:\*:(targetgroup/\*/\*|loadbalancer/net/\*/\*|listener/net/\*/\*/\*)$`),
 		"ec2":                  resourceRE["ec2"],
 	}
 	knownConditionOperators = []string{"StringEquals", "StringLike", "ForAllValues:StringEquals", "ForAllValues:StringLike"}
@@ -651,5 +651,55 @@ import _ "github.com/targetsync/targetsync/pkg/bootstrap"
 	}
 	if len(reach) != 2 {
 		t.Errorf("the reach check found %d problems, want 2: %q", len(reach), reach)
+	}
+}
+
+// partitionExamples are resources of each kind the policies name, in each AWS partition: the
+// standard one, China and GovCloud (US). Each must match a Resource of the policy as it ships.
+var partitionExamples = map[string][]string{
+	"aws":        {"arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0123456789abcdef", "arn:aws:ec2:us-east-1:111122223333:security-group/sg-0123456789abcdef0"},
+	"aws-cn":     {"arn:aws-cn:elasticloadbalancing:cn-north-1:111122223333:targetgroup/web/0123456789abcdef", "arn:aws-cn:ec2:cn-northwest-1:111122223333:security-group/sg-0123456789abcdef0"},
+	"aws-us-gov": {"arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:111122223333:targetgroup/web/0123456789abcdef", "arn:aws-us-gov:ec2:us-gov-east-1:111122223333:security-group/sg-0123456789abcdef0"},
+}
+
+// arnMatches matches an ARN against an IAM Resource pattern, where * matches any run of
+// characters within one colon-separated field (and across the resource part's slashes).
+func arnMatches(pattern, arn string) bool {
+	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, `[^:]*`) + "$"
+	return regexp.MustCompile(re).MatchString(arn)
+}
+
+// TestIAMPoliciesWorkInEveryPartition keeps the policies usable unedited in aws, aws-cn and
+// aws-us-gov: no ARN names a partition, and the write statements reach that partition's
+// target groups and security groups.
+func TestIAMPoliciesWorkInEveryPartition(t *testing.T) {
+	for _, file := range []string{"iam-policy.json", "iam-policy-bootstrap.json"} {
+		var p iamPolicy
+		b, err := os.ReadFile(repoPath("deploy", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		var resources []string
+		for _, s := range p.Statement {
+			for _, r := range s.Resource {
+				if r == "*" {
+					continue
+				}
+				resources = append(resources, r)
+				if f := strings.SplitN(r, ":", 6); len(f) != 6 || f[0] != "arn" || f[1] != "*" {
+					t.Errorf("%s: statement %s names %q; the partition field must be * so the policy works in aws, aws-cn and aws-us-gov", file, s.Sid, r)
+				}
+			}
+		}
+		for partition, arns := range partitionExamples {
+			for _, arn := range arns {
+				if !slices.ContainsFunc(resources, func(r string) bool { return arnMatches(r, arn) }) {
+					t.Errorf("%s: no Resource matches %s in partition %s", file, arn, partition)
+				}
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -194,7 +195,7 @@ func checkServiceMonitor(t *testing.T, objs []unstructured.Unstructured, ns stri
 // there, and the ServiceMonitor must scrape the Service there.
 func TestOverlayInAnotherNamespace(t *testing.T) {
 	const ns = "kube-system"
-	objs := render(t, overlay(t, ns, "monitoring", "optional"))
+	objs := render(t, overlay(t, ns, "monitoring", "optional", "bootstrap", "dashboard"))
 	for _, o := range objs {
 		if o.GetKind() == "Namespace" {
 			t.Errorf("an overlay into %s renders Namespace %q: %v", ns, o.GetName(), o.GetLabels())
@@ -245,81 +246,26 @@ func TestDeploymentIsHardenedAndWired(t *testing.T) {
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
 		t.Error("the ServiceAccount must not mount its token into every pod that uses it")
 	}
-	if _, ok := sa.Annotations["eks.amazonaws.com/role-arn"]; !ok {
-		t.Error("the ServiceAccount lacks the IRSA annotation eks.amazonaws.com/role-arn")
+	if len(sa.Annotations) > 0 {
+		t.Errorf("the ServiceAccount carries annotations %v by default: EKS Pod Identity needs none, IRSA sets serviceAccount.roleArn", sa.Annotations)
 	}
+	checkPodSpec(t, d, "115MiB")
 
-	psc := spec.SecurityContext
-	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
-		t.Error("pod securityContext.runAsNonRoot must be true")
-	}
-	if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-		t.Error("pod securityContext.seccompProfile must be RuntimeDefault")
-	}
-
-	if len(spec.Containers) != 1 {
-		t.Fatalf("%d containers, want 1", len(spec.Containers))
-	}
 	c := spec.Containers[0]
-	sc := c.SecurityContext
-	switch {
-	case sc == nil:
-		t.Error("container has no securityContext")
-	default:
-		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-			t.Error("allowPrivilegeEscalation must be false")
-		}
-		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-			t.Error("readOnlyRootFilesystem must be true")
-		}
-		if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
-			t.Errorf("capabilities = %+v, want drop [ALL] and no add", sc.Capabilities)
-		}
-	}
-	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-		if _, ok := c.Resources.Requests[r]; !ok {
-			t.Errorf("no %s request", r)
-		}
-		if _, ok := c.Resources.Limits[r]; !ok {
-			t.Errorf("no %s limit", r)
-		}
-	}
-
 	if len(c.Args) == 0 || c.Args[0] != "run" {
 		t.Fatalf("args = %q, want the run command first", c.Args)
 	}
 	if !slices.Contains(c.Args, "--leader-elect") {
 		t.Error("two replicas without --leader-elect would both change the target group")
 	}
-	var podNamespace bool
-	for _, e := range c.Env {
-		if e.Name == "POD_NAMESPACE" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
-			e.ValueFrom.FieldRef.FieldPath == "metadata.namespace" {
-			podNamespace = true
+	for _, f := range []string{"--leader-elect-lease-duration=15s", "--leader-elect-renew-deadline=10s", "--leader-elect-retry-period=2s"} {
+		if !slices.Contains(c.Args, f) {
+			t.Errorf("args = %q, want %s (the chart's leaderElection values)", c.Args, f)
 		}
 	}
-	if !podNamespace {
-		t.Error("POD_NAMESPACE must come from the downward API (metadata.namespace): the Lease lives there")
+	if spec.PriorityClassName != "system-cluster-critical" {
+		t.Errorf("priorityClassName = %q, want system-cluster-critical: targetsync is in the traffic path", spec.PriorityClassName)
 	}
-
-	ports := map[string]int32{}
-	for _, p := range c.Ports {
-		ports[p.Name] = p.ContainerPort
-	}
-	if ports["metrics"] != 8080 || ports["probes"] != 8081 {
-		t.Errorf("container ports = %v, want metrics 8080 and probes 8081", ports)
-	}
-	probe := func(name string, p *corev1.Probe, path string) {
-		if p == nil || p.HTTPGet == nil {
-			t.Errorf("no HTTP %s probe", name)
-			return
-		}
-		if p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "probes" {
-			t.Errorf("%s probe = %s on %s, want %s on probes", name, p.HTTPGet.Path, p.HTTPGet.Port.String(), path)
-		}
-	}
-	probe("liveness", c.LivenessProbe, "/healthz")
-	probe("readiness", c.ReadinessProbe, "/readyz")
 
 	// The args and the shipped config must be accepted by targetsync's own parser, and must put
 	// the endpoints on the ports the probes, the Service and the Role expect.
@@ -448,20 +394,35 @@ func TestRBACGrantsExactlyWhatTargetsyncUses(t *testing.T) {
 		t.Errorf("bindings refer to %s and %s", crb.RoleRef.Name, rb.RoleRef.Name)
 	}
 
-	// The bootstrap permissions are opt-in: in the component, never in the base.
+	// The Ingress and bootstrap permissions are opt-in: in their components, never in the base.
 	for _, o := range objs {
-		if strings.Contains(o.GetName(), "bootstrap") {
-			t.Errorf("the base contains %s; bootstrap RBAC belongs in deploy/manifests/optional", key(o))
+		if strings.HasSuffix(o.GetName(), "-ingresses") || strings.HasSuffix(o.GetName(), "-bootstrap") {
+			t.Errorf("the base contains %s; it belongs in deploy/manifests/optional or deploy/manifests/bootstrap", key(o))
 		}
 	}
 	opt := render(t, overlayWithOptional(t))
-	bcr := typed[rbacv1.ClusterRole](t, find(t, opt, "ClusterRole", "targetsync-bootstrap"))
+	icr := typed[rbacv1.ClusterRole](t, find(t, opt, "ClusterRole", "targetsync-ingresses"))
 	want = []string{
 		"networking.k8s.io/ingresses:create", "networking.k8s.io/ingresses:delete", "networking.k8s.io/ingresses:get",
 		"networking.k8s.io/ingresses:list", "networking.k8s.io/ingresses:update", "networking.k8s.io/ingresses:watch",
 	}
+	if got := rules(icr.Rules); !slices.Equal(got, want) {
+		t.Errorf("ClusterRole targetsync-ingresses grants\n %q\nwant\n %q", got, want)
+	}
+	boot := render(t, overlay(t, "", "bootstrap"))
+	bcr := typed[rbacv1.ClusterRole](t, find(t, boot, "ClusterRole", "targetsync-bootstrap"))
+	want = []string{"/namespaces:create", "/namespaces:get", "/services:create"}
 	if got := rules(bcr.Rules); !slices.Equal(got, want) {
 		t.Errorf("ClusterRole targetsync-bootstrap grants\n %q\nwant\n %q", got, want)
+	}
+	for _, b := range []rbacv1.ClusterRoleBinding{
+		*typed[rbacv1.ClusterRoleBinding](t, find(t, opt, "ClusterRoleBinding", "targetsync-ingresses")),
+		*typed[rbacv1.ClusterRoleBinding](t, find(t, boot, "ClusterRoleBinding", "targetsync-bootstrap")),
+	} {
+		wantSubjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: serviceAccount, Namespace: namespace}}
+		if !slices.Equal(b.Subjects, wantSubjects) || b.RoleRef.Name != b.Name {
+			t.Errorf("ClusterRoleBinding %s binds %+v to %s", b.Name, b.Subjects, b.RoleRef.Name)
+		}
 	}
 }
 
@@ -499,4 +460,90 @@ func overlay(t *testing.T, ns string, components ...string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// checkPodSpec checks what every targetsync pod needs, wherever it is rendered: the restricted
+// security context, one container with requests and limits, GOMEMLIMIT at goMemLimit (below the
+// memory limit), the Lease's namespace from the downward API, the ports and the probes.
+func checkPodSpec(t *testing.T, d *appsv1.Deployment, goMemLimit string) {
+	t.Helper()
+	checkPodSpecAs(t, d, goMemLimit, "metrics", "probes")
+}
+
+// checkPodSpecAs is checkPodSpec with the names of the metrics and probes ports.
+func checkPodSpecAs(t *testing.T, d *appsv1.Deployment, goMemLimit, metricsPort, probesPort string) {
+	t.Helper()
+	spec := d.Spec.Template.Spec
+	if len(spec.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(spec.Containers))
+	}
+	c := spec.Containers[0]
+	// The container's settings win over the pod's: a sidecar sets its own.
+	psc, sc := spec.SecurityContext, c.SecurityContext
+	if psc == nil {
+		psc = &corev1.PodSecurityContext{}
+	}
+	if sc == nil {
+		t.Fatal("container has no securityContext")
+	}
+	if nonRoot := cmp.Or(sc.RunAsNonRoot, psc.RunAsNonRoot); nonRoot == nil || !*nonRoot {
+		t.Error("securityContext.runAsNonRoot must be true")
+	}
+	if seccomp := cmp.Or(sc.SeccompProfile, psc.SeccompProfile); seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Error("securityContext.seccompProfile must be RuntimeDefault")
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Error("allowPrivilegeEscalation must be false")
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Error("readOnlyRootFilesystem must be true")
+	}
+	if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
+		t.Errorf("capabilities = %+v, want drop [ALL] and no add", sc.Capabilities)
+	}
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		if _, ok := c.Resources.Requests[r]; !ok {
+			t.Errorf("no %s request", r)
+		}
+		if _, ok := c.Resources.Limits[r]; !ok {
+			t.Errorf("no %s limit", r)
+		}
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range c.Env {
+		env[e.Name] = e
+	}
+	if got := env["GOMEMLIMIT"]; got.Value != goMemLimit || got.ValueFrom != nil {
+		t.Errorf("GOMEMLIMIT = %+v, want %s: about 90%% of the memory limit %s, so the collector works before the kill", got, goMemLimit, c.Resources.Limits.Memory())
+	}
+	var podNamespace bool
+	for _, e := range c.Env {
+		if e.Name == "POD_NAMESPACE" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
+			e.ValueFrom.FieldRef.FieldPath == "metadata.namespace" {
+			podNamespace = true
+		}
+	}
+	if !podNamespace {
+		t.Error("POD_NAMESPACE must come from the downward API (metadata.namespace): the Lease lives there")
+	}
+
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	if ports[metricsPort] != 8080 || ports[probesPort] != 8081 {
+		t.Errorf("container ports = %v, want %s 8080 and %s 8081", ports, metricsPort, probesPort)
+	}
+	probe := func(name string, p *corev1.Probe, path string) {
+		if p == nil || p.HTTPGet == nil {
+			t.Errorf("no HTTP %s probe", name)
+			return
+		}
+		if p.HTTPGet.Path != path || p.HTTPGet.Port.String() != probesPort {
+			t.Errorf("%s probe = %s on %s, want %s on %s", name, p.HTTPGet.Path, p.HTTPGet.Port.String(), path, probesPort)
+		}
+	}
+	probe("liveness", c.LivenessProbe, "/healthz")
+	probe("readiness", c.ReadinessProbe, "/readyz")
+
 }

@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/targetsync/targetsync/internal/testenv"
 )
@@ -154,6 +155,26 @@ func TestReadmeCommandsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// helm: install, upgrade --install and template of the chart in deploy/helm render it with
+	// helm-render, as `helm template` would, with the values files the README shows written
+	// where the user would have them.
+	shim := filepath.Join(work, ".helm-shim")
+	if err := os.MkdirAll(shim, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shim, "helm"), []byte(helmShim), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for file, marker := range map[string]string{
+		"targetsync-values.yaml":  "Or keep the values in a file, e.g. `targetsync-values.yaml`:",
+		"targetsync-sidecar.yaml": "The ingress-nginx values that run targetsync as a sidecar",
+	} {
+		if err := os.WriteFile(filepath.Join(work, file), []byte(readmeYAMLBlock(t, marker)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	helmEnv := []string{"PATH=" + shim + string(os.PathListSeparator) + os.Getenv("PATH"), "HELM_RENDER=" + helmRender(t)}
+
 	var plane *controlPlane
 	cluster := func() *controlPlane {
 		if plane == nil {
@@ -193,6 +214,23 @@ func TestReadmeCommandsRun(t *testing.T) {
 					planned = true
 					t.Run(b.where+"/plan", func(t *testing.T) { runReadmePlan(t, cluster(), run, bin, words[1:]) })
 				}
+			case words[0] == "helm":
+				if !strings.Contains(c, "deploy/helm/targetsync") {
+					continue // a chart from a repository (ingress-nginx): parsed only
+				}
+				t.Run(b.where+"/helm-"+words[1], func(t *testing.T) {
+					out, err := run(t, helmEnv, "bash", "-c", c)
+					if err != nil {
+						t.Fatalf("%s: %v\n%s", c, err, out)
+					}
+					objs := decodeAll(t, out)
+					cm := find(t, objs, "ConfigMap", "targetsync-config")
+					if cfg, _, _ := unstructured.NestedString(cm.Object, "data", "config.yaml"); !strings.Contains(cfg, "clusterName: \"my-cluster\"") ||
+						!strings.Contains(cfg, "targetGroupArn: arn:aws:elasticloadbalancing:") {
+						t.Errorf("%s renders a config without the cluster name and the binding:\n%s", c, cfg)
+					}
+				})
+				ran["helm"]++
 			case len(words) >= 4 && words[0] == "kubectl" && words[1] == "apply" && words[2] == "-k":
 				if _, err := os.Stat(filepath.Join(work, words[3])); err != nil {
 					continue // the user's own overlay: TestREADMEOverlayRenders renders the example
@@ -214,10 +252,29 @@ func TestReadmeCommandsRun(t *testing.T) {
 			}
 		}
 	}
-	if ran["targetsync"] < 3 || ran["kubectl"] < 1 || !planned {
+	if ran["targetsync"] < 3 || ran["kubectl"] < 1 || ran["helm"] < 3 || !planned {
 		t.Errorf("ran %v and plan %v; want the README's targetsync and kubectl commands run", ran, planned)
 	}
 }
+
+// helmShim stands in for helm in the README's commands: install, upgrade and template of a
+// local chart become helm-render (the same rendering, without a cluster); the flags that only
+// matter to a cluster are dropped.
+const helmShim = `#!/usr/bin/env bash
+set -euo pipefail
+case "$1" in
+  install|upgrade|template) shift ;;
+  *) echo "helm (test stand-in): $1 is not supported" >&2; exit 2 ;;
+esac
+args=()
+for a in "$@"; do
+  case "$a" in
+    --install|--create-namespace|--wait|--atomic) ;;
+    *) args+=("$a") ;;
+  esac
+done
+exec "$HELM_RENDER" "${args[@]}"
+`
 
 // runReadmePlan runs the README's plan command (args) against cp and moto, where the Services
 // it names exist and a target group stands for the example ARN; one worker is not registered.
