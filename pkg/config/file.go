@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -44,9 +45,11 @@ func decodeFile(data []byte, base settings) (settings, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return settings{}, fmt.Errorf("file is empty")
 	}
-	js, err := yaml.YAMLToJSON(data)
+	// Strict: a key given twice is an error, not a silent choice of one of the values.
+	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
-		return settings{}, fmt.Errorf("not YAML: %s", strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))
+		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+		return settings{}, fmt.Errorf("not YAML: %s", strings.TrimPrefix(msg, "json: "))
 	}
 	var raw any
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &raw); err != nil {
@@ -65,22 +68,37 @@ func decodeFile(data []byte, base settings) (settings, error) {
 	if err := checkObject("", top, reflect.TypeFor[settings]()); err != nil {
 		return settings{}, err
 	}
+	// A key set to null leaves the default, as it does for every type; metav1.Duration would
+	// refuse the null itself.
+	dropNulls(top)
+	if js, err = json.Marshal(top); err != nil {
+		return settings{}, err // decoded from JSON above; not expected
+	}
 	s := base
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &s); err != nil {
 		return settings{}, err // checked above; not expected
 	}
+	rawBindings, _ := top["bindings"].([]any)
 	for i := range s.Bindings {
 		b := &s.Bindings[i]
 		if b.HealthCheckPath == "" {
 			b.HealthCheckPath = DefaultHealthCheckPath
 		}
-		// A quoted number ("443") means the port number, as it does on the command line.
-		b.ServicePort = parsePort(b.ServicePort.String())
-		if hc := b.HealthCheckServicePort.String(); hc != "" && hc != "0" {
-			b.HealthCheckServicePort = parsePort(hc)
-		}
+		raw, _ := rawBindings[i].(map[string]any)
+		b.ServicePort = filePort(raw["servicePort"], b.ServicePort)
+		b.HealthCheckServicePort = filePort(raw["healthCheckServicePort"], b.HealthCheckServicePort)
 	}
 	return s, nil
+}
+
+// filePort is a binding's port as the file gives it. A quoted number ("443") means the port
+// number, as it does on the command line; a port left out is empty rather than 0, so it is
+// reported as required.
+func filePort(raw any, p intstr.IntOrString) intstr.IntOrString {
+	if raw == nil {
+		return intstr.FromString("")
+	}
+	return parsePort(p.String())
 }
 
 var (
@@ -176,6 +194,24 @@ func checkValue(path string, v any, t reflect.Type) error {
 	return fmt.Errorf("%s: want %s, not %s", path, want, show(v))
 }
 
+// dropNulls removes the keys whose value is null, at every depth.
+func dropNulls(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+			} else {
+				dropNulls(e)
+			}
+		}
+	case []any:
+		for _, e := range x {
+			dropNulls(e)
+		}
+	}
+}
+
 // unknownKey names a key the format does not have, and the one that was probably meant.
 func unknownKey(path, key string, fields map[string][]int) error {
 	where := ""
@@ -194,6 +230,14 @@ func unknownKey(path, key string, fields map[string][]int) error {
 	if hint == "" {
 		if _, isFlag := fields[jsonName(key)]; isFlag {
 			hint = jsonName(key)
+		}
+	}
+	if hint == "" && path == "" {
+		// The one-binding flags are keys of each binding, not of the top level.
+		for k := range fieldsByKey(reflect.TypeFor[bindingSettings]()) {
+			if _, top := fields[k]; !top && (strings.EqualFold(k, key) || k == jsonName(key)) {
+				hint = "bindings[]." + k
+			}
 		}
 	}
 	if hint != "" {

@@ -4,11 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/targetsync/targetsync/pkg/config"
 )
 
 func TestOutputFlag(t *testing.T) {
-	required := []string{"--cluster-name", "prod", "--target-group-arn", arnA, "--service", svc, "--service-port", "http"}
 	tests := []struct {
 		name    string
 		cmd     string
@@ -16,20 +17,22 @@ func TestOutputFlag(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{name: "plan defaults to the table", cmd: "plan", want: config.OutputTable},
-		{name: "status defaults to the table", cmd: "status", want: config.OutputTable},
-		{name: "plan json", cmd: "plan", args: []string{"-o", "json"}, want: config.OutputJSON},
-		{name: "status yaml, long form", cmd: "status", args: []string{"--output=yaml"}, want: config.OutputYAML},
-		{name: "table by name", cmd: "status", args: []string{"-o", "table"}, want: config.OutputTable},
-		{name: "unknown format", cmd: "plan", args: []string{"-o", "xml"}, wantErr: `invalid argument "xml" for "-o, --output" flag: want table, json or yaml`},
-		{name: "run prints no report", cmd: "run", args: []string{"-o", "json"}, wantErr: "unknown shorthand flag: 'o'"},
-		{name: "run has no --output", cmd: "run", args: []string{"--output", "json"}, wantErr: "unknown flag: --output"},
+		{name: "plan defaults to the table", cmd: config.CommandPlan, want: config.OutputTable},
+		{name: "status defaults to the table", cmd: config.CommandStatus, want: config.OutputTable},
+		{name: "plan json", cmd: config.CommandPlan, args: []string{"-o", "json"}, want: config.OutputJSON},
+		{name: "status yaml, long form", cmd: config.CommandStatus, args: []string{"--output=yaml"}, want: config.OutputYAML},
+		{name: "table by name", cmd: config.CommandStatus, args: []string{"-o", "table"}, want: config.OutputTable},
+		{name: "run prints no report", cmd: config.CommandRun, want: ""},
+		{name: "unknown format", cmd: config.CommandPlan, args: []string{"-o", "xml"}, wantErr: `invalid argument "xml" for "-o, --output" flag: want table, json or yaml`},
+		{name: "format in the wrong case", cmd: config.CommandStatus, args: []string{"-o", "JSON"}, wantErr: `invalid argument "JSON" for "-o, --output" flag: want table, json or yaml`},
+		{name: "run has no -o", cmd: config.CommandRun, args: []string{"-o", "json"}, wantErr: "unknown shorthand flag: 'o' in -o"},
+		{name: "run has no --output", cmd: config.CommandRun, args: []string{"--output", "json"}, wantErr: "unknown flag: --output"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := config.Parse(tt.cmd, append(append([]string{}, required...), tt.args...))
+			cfg, err := config.Parse(tt.cmd, withArgs(tt.args...))
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("Parse(%s, %q) error = %v, want %q", tt.cmd, tt.args, err, tt.wantErr)
 				}
 				return
@@ -44,17 +47,22 @@ func TestOutputFlag(t *testing.T) {
 	}
 }
 
+// TestOutputIsNotAFileSetting checks that how a report prints is chosen on the command line
+// only: a file serves run as well, which prints no report.
 func TestOutputIsNotAFileSetting(t *testing.T) {
-	file := writeFile(t, "clusterName: prod\noutput: json\nbindings:\n- targetGroupARN: "+arnA+"\n  service: "+svc+"\n  servicePort: http\n")
-	if _, err := config.Parse("plan", []string{"--config", file}); err == nil || !strings.Contains(err.Error(), "output") {
-		t.Fatalf("a file setting output: error = %v, want one naming the unknown field", err)
+	path := writeFile(t, fileOf("clusterName: prod\noutput: json\n", bindingHTTPS))
+	_, err := config.Parse(config.CommandPlan, []string{"--config", path})
+	if want := path + ": unknown key output" + keysHint; err == nil || err.Error() != want {
+		t.Fatalf("Parse() error = %v, want %q", err, want)
 	}
 }
 
 func TestUsageListsOutputForReportCommandsOnly(t *testing.T) {
-	for cmd, want := range map[string]bool{"plan": true, "status": true, "run": false} {
-		if got := strings.Contains(config.Usage(cmd), "-o, --output format"); got != want {
-			t.Errorf("Usage(%s) lists -o: %v, want %v", cmd, got, want)
+	for cmd, want := range map[string]bool{config.CommandPlan: true, config.CommandStatus: true, config.CommandRun: false} {
+		fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
+		config.Bind(cmd, fs)
+		if got := strings.Contains(fs.FlagUsages(), "-o, --output format"); got != want {
+			t.Errorf("usage of %s lists -o: %v, want %v", cmd, got, want)
 		}
 	}
 }
