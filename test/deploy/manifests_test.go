@@ -362,6 +362,7 @@ func TestRBACGrantsExactlyWhatTargetsyncUses(t *testing.T) {
 		"/events:create", "/events:patch",
 		"/nodes:get", "/nodes:list", "/nodes:watch",
 		"/services:get", "/services:list", "/services:watch",
+		"discovery.k8s.io/endpointslices:get", "discovery.k8s.io/endpointslices:list", "discovery.k8s.io/endpointslices:watch",
 	}
 	if got := rules(cr.Rules); !slices.Equal(got, want) {
 		t.Errorf("ClusterRole targetsync grants\n %q\nwant\n %q", got, want)

@@ -205,7 +205,7 @@ func TestReadmeCommandsRun(t *testing.T) {
 			case words[0] == "targetsync" || words[0] == "bin/targetsync":
 				t.Run(b.where+"/"+words[1]+"-flags", func(t *testing.T) {
 					out, err := run(t, nil, bin, append(words[1:], "--help")...)
-					if err != nil || !strings.Contains(out, "Usage: targetsync "+words[1]) {
+					if err != nil || !strings.Contains(out, "Usage:\n  targetsync "+words[1]) {
 						t.Errorf("%s --help: %v\n%s", c, err, out)
 					}
 				})
