@@ -3,9 +3,12 @@ package informer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -15,29 +18,52 @@ import (
 // Informers watches Nodes and the Services the bindings name, and calls a trigger whenever
 // something a sync reads has changed.
 type Informers struct {
-	factory  informers.SharedInformerFactory
-	synced   []cache.InformerSynced
-	source   *Source
-	rules    Rules
-	services map[types.NamespacedName]struct{}
-	trigger  func()
-	stop     context.CancelFunc
+	factories []informers.SharedInformerFactory
+	synced    []cache.InformerSynced
+	source    *Source
+	rules     Rules
+	services  map[types.NamespacedName]struct{}
+	trigger   func()
+	stop      context.CancelFunc
 }
 
 // New sets up the informers. trigger is called from event handlers and must not block.
+//
+// Nodes are watched cluster-wide. Each Service a binding names is watched on its own, by
+// namespace and a metadata.name field selector, so the cache holds those few Services and not
+// every Service in the cluster.
 func New(client kubernetes.Interface, rules Rules, services []types.NamespacedName, trigger func()) (*Informers, error) {
 	f := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(strip))
 	nodes := f.Core().V1().Nodes()
-	svcs := f.Core().V1().Services()
 	i := &Informers{
-		factory:  f,
-		rules:    rules,
-		services: make(map[types.NamespacedName]struct{}, len(services)),
-		trigger:  trigger,
-		source:   NewSource(nodes.Lister(), svcs.Lister(), rules),
+		factories: []informers.SharedInformerFactory{f},
+		rules:     rules,
+		services:  make(map[types.NamespacedName]struct{}, len(services)),
+		trigger:   trigger,
+	}
+	listers := serviceListers{}
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { i.onService(nil, obj) },
+		UpdateFunc: i.onService,
+		DeleteFunc: func(obj any) { i.onService(obj, nil) },
 	}
 	for _, s := range services {
+		if _, seen := i.services[s]; seen {
+			continue
+		}
 		i.services[s] = struct{}{}
+		sf := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(strip),
+			informers.WithNamespace(s.Namespace), informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", s.Name).String()
+			}))
+		svc := sf.Core().V1().Services()
+		h, err := svc.Informer().AddEventHandler(handler)
+		if err != nil {
+			return nil, fmt.Errorf("watch service %s: %w", s, err)
+		}
+		listers[s] = svc.Lister()
+		i.factories = append(i.factories, sf)
+		i.synced = append(i.synced, h.HasSynced)
 	}
 	nh, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { i.onNode(nil, obj) },
@@ -47,15 +73,8 @@ func New(client kubernetes.Interface, rules Rules, services []types.NamespacedNa
 	if err != nil {
 		return nil, fmt.Errorf("watch nodes: %w", err)
 	}
-	sh, err := svcs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { i.onService(nil, obj) },
-		UpdateFunc: i.onService,
-		DeleteFunc: func(obj any) { i.onService(obj, nil) },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("watch services: %w", err)
-	}
-	i.synced = []cache.InformerSynced{nh.HasSynced, sh.HasSynced}
+	i.synced = append(i.synced, nh.HasSynced)
+	i.source = NewSource(nodes.Lister(), listers, rules)
 	return i, nil
 }
 
@@ -65,7 +84,9 @@ func (i *Informers) Source() *Source { return i.source }
 // Start starts watching until ctx ends or Shutdown is called; it returns at once.
 func (i *Informers) Start(ctx context.Context) {
 	ctx, i.stop = context.WithCancel(ctx)
-	i.factory.Start(ctx.Done())
+	for _, f := range i.factories {
+		f.Start(ctx.Done())
+	}
 }
 
 // WaitForSync blocks until the caches are filled and every handler has seen the initial list,
@@ -89,7 +110,9 @@ func (i *Informers) Shutdown() {
 	if i.stop != nil {
 		i.stop()
 	}
-	i.factory.Shutdown()
+	for _, f := range i.factories {
+		f.Shutdown()
+	}
 }
 
 // onNode triggers a sync when a node's verdict changes: it appears as a target, stops being
@@ -176,6 +199,12 @@ func strip(obj any) (any, error) {
 		o.Status.Capacity = nil
 		o.Status.Allocatable = nil
 		o.Status.NodeInfo = corev1.NodeSystemInfo{}
+		o.Status.DaemonEndpoints = corev1.NodeDaemonEndpoints{}
+		o.Status.RuntimeHandlers = nil
+		o.Status.Features = nil
+		o.Status.Config = nil
+		// Only Ready decides anything; the pressure conditions are most of what is left.
+		o.Status.Conditions = slices.DeleteFunc(o.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type != corev1.NodeReady })
 	case *corev1.Service:
 		o.ManagedFields = nil
 		o.Annotations = nil
