@@ -255,10 +255,15 @@ func TestZeroResyncPeriodGetsTheDefault(t *testing.T) {
 	}
 }
 
-// blockingGroups never answers Describe until its context ends.
+// blockingGroups never answers a read until its context ends.
 type blockingGroups struct{ fakeGroups }
 
-func (b *blockingGroups) Describe(ctx context.Context, _ string) (elb.TargetGroup, error) {
+func (b *blockingGroups) DescribeSettings(ctx context.Context, _ string) (elb.TargetGroup, error) {
+	<-ctx.Done()
+	return elb.TargetGroup{}, ctx.Err()
+}
+
+func (b *blockingGroups) DescribeTargets(ctx context.Context, _ elb.TargetGroup) (elb.TargetGroup, error) {
 	<-ctx.Done()
 	return elb.TargetGroup{}, ctx.Err()
 }

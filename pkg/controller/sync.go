@@ -88,7 +88,7 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, _ *zap.Log
 	}
 
 	groups := c.groups(b)
-	current, err := groups.Describe(ctx, b.TargetGroupARN)
+	current, err := c.describe(ctx, b, groups)
 	if err != nil {
 		out.Err = err
 		return out
@@ -130,7 +130,31 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, _ *zap.Log
 	if out.Applied.HealthCheck {
 		c.tags.forget() // the health-check record tag changed
 	}
+	if out.Applied.HealthCheck || out.Err != nil {
+		// The settings changed, or a write failed: perhaps because they did.
+		c.settings.forget()
+	}
 	return out
+}
+
+// describe reads the target group: its targets every time, its settings (type, port, VPC, load
+// balancers, health check) at most once a resync period. Between two resyncs a sync answering
+// a node's change costs one read before its write instead of two. Nothing that decides
+// ownership comes from the settings: that is the tags, read as before. A failed read of the
+// targets drops the settings too, so the next sync reads both.
+func (c *Controller) describe(ctx context.Context, b Binding, groups TargetGroups) (elb.TargetGroup, error) {
+	settings, _, err := c.settings.get(b.TargetGroupARN, c.opts.Clock.Now(), c.opts.ResyncPeriod, func() (elb.TargetGroup, error) {
+		return groups.DescribeSettings(ctx, b.TargetGroupARN)
+	})
+	if err != nil {
+		c.settings.forget()
+		return elb.TargetGroup{}, err
+	}
+	current, err := groups.DescribeTargets(ctx, settings)
+	if err != nil {
+		c.settings.forget()
+	}
+	return current, err
 }
 
 // desiredHealthCheck is the health check the cluster asks for; zero when it asks for none.
