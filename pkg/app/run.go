@@ -111,6 +111,11 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 		return err
 	}
 	defer stopServers()
+	stopPprof, err := servePprof(ctx, log, cfg.PprofBindAddress)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 
 	if !w.informers.WaitForSync(ctx) {
 		return nil // stopped before the caches filled

@@ -66,6 +66,7 @@ type Config struct {
 
 	MetricsBindAddress     string `json:"metricsBindAddress,omitempty"`
 	HealthProbeBindAddress string `json:"healthProbeBindAddress,omitempty"`
+	PprofBindAddress       string `json:"pprofBindAddress,omitempty"`
 
 	LogLevel  string `json:"logLevel,omitempty"`
 	LogFormat string `json:"logFormat,omitempty"`
@@ -145,6 +146,7 @@ func Default() Config {
 		LeaderElectionID:       DefaultLeaderElectionID,
 		MetricsBindAddress:     DefaultMetricsAddress,
 		HealthProbeBindAddress: DefaultHealthProbeAddress,
+		PprofBindAddress:       "0",
 		LogLevel:               "info",
 		LogFormat:              "json",
 		RequestTimeout:         Duration{DefaultRequestTimeout},

@@ -160,6 +160,7 @@ func bindFlags(fs *pflag.FlagSet, c *Config, b *flagBinding) {
 
 	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress, "address of the Prometheus /metrics endpoint; 0 turns it off")
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress, "address of /healthz and /readyz; 0 turns it off")
+	fs.StringVar(&c.PprofBindAddress, "pprof-bind-address", c.PprofBindAddress, "address of Go's profiles under /debug/pprof/; 0 turns them off")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
 	fs.DurationVar(&c.RequestTimeout.Duration, "request-timeout", c.RequestTimeout.Duration, "timeout of each request to the API server, and of reaching it at start-up")

@@ -89,8 +89,8 @@ type Controller struct {
 
 	tags     ttlCache[map[string]string]
 	settings ttlCache[elb.TargetGroup]
-	cidrs ttlCache[[]netip.Prefix]
-	sgIDs ttlCache[[]string]
+	cidrs    ttlCache[[]netip.Prefix]
+	sgIDs    ttlCache[[]string]
 }
 
 // New returns a controller for bindings. groups returns the AWS client of a binding's target group.
