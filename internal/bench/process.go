@@ -182,11 +182,19 @@ const (
 	metricChanges = "targetsync_target_changes_total{"
 )
 
-// waitQuiet waits until a sync that started after every change so far has ended without
-// changing anything: whatever the binary was going to write for what it has seen, it has
-// written. Syncs of one binding run one at a time, so the first sync counted after a scrape
-// started after every sync that scrape counted had ended.
-func (p *process) waitQuiet(ctx context.Context, timeout time.Duration) error {
+// changes is the number of target changes the binary has counted so far.
+func (p *process) changes(ctx context.Context) (float64, error) {
+	m, err := p.scrape(ctx, metricChanges)
+	return m[metricChanges], err
+}
+
+// waitQuiet waits, after a change in the cluster that the binary answers with a write, until
+// the sync that wrote it has been followed by one that changed nothing: whatever the binary
+// was going to write for what it has seen, it has written, and it holds nothing back. before
+// is the binary's count of target changes from before the change in the cluster. Syncs of one
+// binding run one at a time, so a sync counted after the scrape that first shows the write
+// started after the write's sync had ended.
+func (p *process) waitQuiet(ctx context.Context, before float64, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	baseSyncs, baseChanges := -1.0, -1.0
 	for {
@@ -194,7 +202,7 @@ func (p *process) waitQuiet(ctx context.Context, timeout time.Duration) error {
 			return err
 		}
 		m, err := p.scrape(ctx, metricSyncs, metricChanges)
-		if err == nil {
+		if err == nil && m[metricChanges] > before {
 			s, c := m[metricSyncs], m[metricChanges]
 			if baseSyncs >= 0 && c == baseChanges && s > baseSyncs {
 				// A sync's count goes up a moment before its changes: look once more.
@@ -209,7 +217,7 @@ func (p *process) waitQuiet(ctx context.Context, timeout time.Duration) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("no sync that changed nothing within %s (last: %v)", timeout, err)
 		}
-		if err := pause(ctx, 20*time.Millisecond); err != nil {
+		if err := pause(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}

@@ -9,10 +9,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/targetsync/targetsync/internal/fakenode"
 	"github.com/targetsync/targetsync/internal/testenv"
 )
 
-func target(i int) string { return fmt.Sprintf("%s:%d", nodeIP(i), trafficPort) }
+func target(i int) string { return fmt.Sprintf("%s:%d", fakenode.IP(i), trafficPort) }
 
 // waitChange waits until the journal from index from on shows target registered (or
 // deregistered) and returns when moto accepted it.
@@ -121,7 +122,7 @@ func (b *bench) coldStarts(ctx context.Context) (*process, error) {
 		Note: fmt.Sprintf("caches synced → all %d registered; exec → caches synced %.0f ms, exec → first target %.0f ms (medians); peak RSS %.1f–%.1f MiB",
 			b.o.Nodes, percentile(synced, 50), percentile(first, 50), slices.Min(peak), slices.Max(peak)),
 	})
-	return p, p.waitQuiet(ctx, timeout)
+	return p, p.waitQuiet(ctx, 0, timeout)
 }
 
 // idle counts what o.IdleResyncs resyncs with nothing changing cost.
@@ -208,7 +209,8 @@ func (b *bench) lone(ctx context.Context, p *process) error {
 		var lat, trips []float64
 		for j := range b.o.Lone {
 			i := loneBase + j
-			if err := p.waitQuiet(ctx, timeout); err != nil {
+			before, err := p.changes(ctx)
+			if err != nil {
 				return err
 			}
 			from := len(b.proxy.Changes())
@@ -219,7 +221,7 @@ func (b *bench) lone(ctx context.Context, p *process) error {
 				}
 			} else {
 				t0 = time.Now()
-				if err := b.client.CoreV1().Nodes().Delete(ctx, nodeName(i), metav1.DeleteOptions{}); err != nil {
+				if err := b.client.CoreV1().Nodes().Delete(ctx, fakenode.Name(i), metav1.DeleteOptions{}); err != nil {
 					return err
 				}
 			}
@@ -229,9 +231,9 @@ func (b *bench) lone(ctx context.Context, p *process) error {
 			}
 			lat = append(lat, ms(at.Sub(t0)))
 			trips = append(trips, float64(roundTrips(b.proxy.Timed(), t0, at)))
-		}
-		if err := p.waitQuiet(ctx, timeout); err != nil {
-			return err
+			if err := p.waitQuiet(ctx, before, timeout); err != nil {
+				return err
+			}
 		}
 		u1, err := p.usage()
 		if err != nil {
@@ -259,7 +261,8 @@ func (b *bench) lone(ctx context.Context, p *process) error {
 
 // burst times o.Burst nodes joining at once.
 func (b *bench) burst(ctx context.Context, p *process) error {
-	if err := p.waitQuiet(ctx, timeout); err != nil {
+	before, err := p.changes(ctx)
+	if err != nil {
 		return err
 	}
 	b.proxy.ResetCounts()
@@ -284,7 +287,7 @@ func (b *bench) burst(ctx context.Context, p *process) error {
 	for k, t0 := range eligible {
 		lat = append(lat, ms(at[target(burstBase+k)].Sub(t0)))
 	}
-	if err := p.waitQuiet(ctx, timeout); err != nil {
+	if err := p.waitQuiet(ctx, before, timeout); err != nil {
 		return err
 	}
 	u1, err := p.usage()
