@@ -33,8 +33,9 @@ func main() {
 	o.Log = os.Stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, *out); err != nil {
+	err := run(ctx, o, *out)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "targetsync-bench:", err)
 		os.Exit(1)
 	}

@@ -108,7 +108,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }()
 		o.Dir = dir
 	}
 	b := &bench{o: o, res: newResult(o)}
@@ -125,7 +125,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if b.proxy, err = testenv.StartProxy(moto.URL); err != nil {
 		return nil, err
 	}
-	defer b.proxy.Close()
+	defer func() { _ = b.proxy.Close() }()
 	if b.aws, err = testenv.NewAWS(ctx, moto.URL); err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (b *bench) cluster(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	if _, _, err := createNodes(ctx, b.client, 0, b.o.Nodes, b.o.Workers); err != nil {
+	if _, err := createNodes(ctx, b.client, 0, b.o.Nodes, b.o.Workers); err != nil {
 		return err
 	}
 	fmt.Fprintf(b.o.Log, "created %d nodes (%d bytes of JSON each) in %s\n", b.o.Nodes, b.res.NodeJSONBytes, time.Since(start).Round(time.Millisecond))

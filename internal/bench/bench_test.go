@@ -7,7 +7,6 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ import (
 // working. It checks what it counts, never how fast anything was.
 func TestRunSmall(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "targetsync")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/targetsync")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/targetsync")
 	build.Dir = testenv.RepoRoot()
 	build.Env = append(build.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -27,30 +27,28 @@ func nodeJSONBytes(n int) int {
 // createNode creates the i-th node with its status, which makes it a target, and returns the
 // time just before the call that made it one was sent. The API server keeps a Node's status on
 // create, as a kubelet registering relies on; when it does not, the status is posted after.
-func createNode(ctx context.Context, c kubernetes.Interface, i int) (*corev1.Node, time.Time, error) {
+func createNode(ctx context.Context, c kubernetes.Interface, i int) (time.Time, error) {
 	n := fakenode.Real(i)
 	status := n.Status
 	at := time.Now()
 	created, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
 	if err != nil {
-		return nil, at, fmt.Errorf("create node %s: %w", n.Name, err)
+		return at, fmt.Errorf("create node %s: %w", n.Name, err)
 	}
 	if len(created.Status.Addresses) > 0 {
-		return created, at, nil
+		return at, nil
 	}
 	created.Status = status
 	at = time.Now()
-	updated, err := c.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
-	if err != nil {
-		return nil, at, fmt.Errorf("set status of node %s: %w", n.Name, err)
+	if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return at, fmt.Errorf("set status of node %s: %w", n.Name, err)
 	}
-	return updated, at, nil
+	return at, nil
 }
 
-// createNodes creates the nodes with indexes from to to-1, workers at a time, and returns them
-// with the time each became a target.
-func createNodes(ctx context.Context, c kubernetes.Interface, from, to, workers int) ([]*corev1.Node, []time.Time, error) {
-	nodes := make([]*corev1.Node, to-from)
+// createNodes creates the nodes with indexes from to to-1, workers at a time, and returns the
+// time each became a target.
+func createNodes(ctx context.Context, c kubernetes.Interface, from, to, workers int) ([]time.Time, error) {
 	at := make([]time.Time, to-from)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -61,7 +59,7 @@ func createNodes(ctx context.Context, c kubernetes.Interface, from, to, workers 
 				if errs[w] != nil {
 					continue
 				}
-				nodes[i-from], at[i-from], errs[w] = createNode(ctx, c, i)
+				at[i-from], errs[w] = createNode(ctx, c, i)
 			}
 		})
 	}
@@ -72,10 +70,10 @@ func createNodes(ctx context.Context, c kubernetes.Interface, from, to, workers 
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return nodes, at, nil
+	return at, nil
 }
 
 // heartbeat re-posts the nodes' status with a new heartbeat time, as kubelets do every 10 s,

@@ -215,7 +215,7 @@ func (p *process) waitQuiet(ctx context.Context, before float64, timeout time.Du
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no sync that changed nothing within %s (last: %v)", timeout, err)
+			return fmt.Errorf("no sync that changed nothing within %s (last: %w)", timeout, err)
 		}
 		if err := pause(ctx, 10*time.Millisecond); err != nil {
 			return err

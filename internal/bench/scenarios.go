@@ -216,7 +216,7 @@ func (b *bench) lone(ctx context.Context, p *process) error {
 			from := len(b.proxy.Changes())
 			var t0 time.Time
 			if join {
-				if _, t0, err = createNode(ctx, b.client, i); err != nil {
+				if t0, err = createNode(ctx, b.client, i); err != nil {
 					return err
 				}
 			} else {
@@ -270,7 +270,7 @@ func (b *bench) burst(ctx context.Context, p *process) error {
 	if err != nil {
 		return err
 	}
-	_, eligible, err := createNodes(ctx, b.client, burstBase, burstBase+b.o.Burst, b.o.Workers)
+	eligible, err := createNodes(ctx, b.client, burstBase, burstBase+b.o.Burst, b.o.Workers)
 	if err != nil {
 		return err
 	}

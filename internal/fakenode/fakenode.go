@@ -72,7 +72,7 @@ func Real(i int) *corev1.Node {
 		NodeInfo: corev1.NodeSystemInfo{
 			MachineID: fmt.Sprintf("ec2%029x", i), SystemUUID: fmt.Sprintf("ec2%029x", i), BootID: fmt.Sprintf("%032x", i),
 			KernelVersion: "6.1.112-124.190.amzn2023.x86_64", OSImage: "Amazon Linux 2023.6.20241121",
-			ContainerRuntimeVersion: "containerd://1.7.23", KubeletVersion: "v1.37.2", KubeProxyVersion: "v1.37.2",
+			ContainerRuntimeVersion: "containerd://1.7.23", KubeletVersion: "v1.37.2",
 			OperatingSystem: "linux", Architecture: "amd64",
 		},
 	}
