@@ -322,3 +322,31 @@ func TestStripKeepsWhatRulesRead(t *testing.T) {
 		t.Errorf("strip(Service) mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// The cache keeps the labels the rules read, and nothing else of a node's labels.
+func TestStripperKeepsTheLabelsTheRulesRead(t *testing.T) {
+	sel, err := labels.Parse("!node-role.kubernetes.io/control-plane,pool in (web)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := Rules{Selector: sel}
+	n := testNode("1", "10.0.1.1", label("pool", "web"), label("topology.kubernetes.io/zone", "us-east-1a"),
+		label(LabelExcludeFromLB, "true"))
+	n.Status.Conditions = append([]corev1.NodeCondition{{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse}}, n.Status.Conditions...)
+	before := rules.Evaluate(n)
+	obj, err := stripper(rules)(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := obj.(*corev1.Node)
+	want := map[string]string{"pool": "web", LabelExcludeFromLB: "true"}
+	if diff := cmp.Diff(want, got.Labels); diff != "" {
+		t.Errorf("labels kept (-want +got):\n%s", diff)
+	}
+	if len(got.Status.Conditions) != 1 || got.Status.Conditions[0].Type != corev1.NodeReady {
+		t.Errorf("conditions kept: %v, want Ready alone", got.Status.Conditions)
+	}
+	if after := rules.Evaluate(got); after != before {
+		t.Errorf("verdict after strip = %+v, before %+v", after, before)
+	}
+}

@@ -33,7 +33,7 @@ type Informers struct {
 // namespace and a metadata.name field selector, so the cache holds those few Services and not
 // every Service in the cluster.
 func New(client kubernetes.Interface, rules Rules, services []types.NamespacedName, trigger func()) (*Informers, error) {
-	f := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(strip))
+	f := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(stripper(rules)))
 	nodes := f.Core().V1().Nodes()
 	i := &Informers{
 		factories: []informers.SharedInformerFactory{f},
@@ -186,6 +186,37 @@ func asService(obj any) *corev1.Service {
 	return s
 }
 
+// stripper is strip that also drops the labels rules never read: a cloud node carries a dozen
+// or more, half of what is left of a Node after strip. It keeps the keys rules.Selector names
+// and LabelExcludeFromLB. Anything that evaluates another selector against cached Nodes must
+// add that selector's keys here.
+func stripper(rules Rules) cache.TransformFunc {
+	keep := map[string]bool{LabelExcludeFromLB: true}
+	if rules.Selector != nil {
+		if reqs, ok := rules.Selector.Requirements(); ok {
+			for _, r := range reqs {
+				keep[r.Key()] = true
+			}
+		}
+	}
+	return func(obj any) (any, error) {
+		if n, ok := obj.(*corev1.Node); ok {
+			// A new map: a map never shrinks, so deleting from it would keep its size.
+			var kept map[string]string
+			for k, v := range n.Labels {
+				if keep[k] {
+					if kept == nil {
+						kept = make(map[string]string, 1)
+					}
+					kept[k] = v
+				}
+			}
+			n.Labels = kept
+		}
+		return strip(obj)
+	}
+}
+
 // strip drops what targetsync never reads before objects enter the cache: on a large cluster
 // node images and volumes are most of a Node's size.
 func strip(obj any) (any, error) {
@@ -203,8 +234,13 @@ func strip(obj any) (any, error) {
 		o.Status.RuntimeHandlers = nil
 		o.Status.Features = nil
 		o.Status.Config = nil
-		// Only Ready decides anything; the pressure conditions are most of what is left.
-		o.Status.Conditions = slices.DeleteFunc(o.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type != corev1.NodeReady })
+		// Only Ready decides anything; the pressure conditions are most of what is left. A
+		// new slice, so the others' backing array is not kept either.
+		var ready []corev1.NodeCondition
+		if k := slices.IndexFunc(o.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeReady }); k >= 0 {
+			ready = []corev1.NodeCondition{o.Status.Conditions[k]}
+		}
+		o.Status.Conditions = ready
 	case *corev1.Service:
 		o.ManagedFields = nil
 		o.Annotations = nil
