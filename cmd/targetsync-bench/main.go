@@ -27,9 +27,13 @@ func main() {
 	flag.IntVar(&o.ColdStarts, "cold-starts", 3, "starts against an empty target group")
 	flag.DurationVar(&o.Resync, "resync-period", 10*time.Second, "--resync-period of targetsync")
 	flag.IntVar(&o.HeartbeatRounds, "heartbeat-rounds", 6, "rounds of 200 nodes re-posting their status every 10s")
+	gomemlimit := flag.String("gomemlimit", os.Getenv("BENCH_GOMEMLIMIT"), "GOMEMLIMIT of targetsync, e.g. 40MiB ($BENCH_GOMEMLIMIT; default: none)")
 	flag.StringVar(&o.Dir, "dir", "", "keep the control plane files and targetsync logs here (default: a temp dir, removed)")
 	flag.Parse()
 	o.Args = flag.Args()
+	if *gomemlimit != "" {
+		o.Env = append(o.Env, "GOMEMLIMIT="+*gomemlimit)
+	}
 	o.Log = os.Stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

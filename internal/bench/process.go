@@ -108,7 +108,10 @@ func (p *process) exited() error {
 // usage is the binary's memory and CPU as /proc reports them.
 type usage struct {
 	RSS, PeakRSS int64 // bytes: VmRSS and VmHWM
-	CPU          float64
+	// Anon is RssAnon: RSS less the pages of the binary itself (RssFile), which the kernel
+	// can drop and read again. GOMEMLIMIT bounds this part.
+	Anon int64
+	CPU  float64
 }
 
 func (p *process) usage() (usage, error) {
@@ -129,6 +132,8 @@ func (p *process) usage() (usage, error) {
 			u.RSS = kb << 10
 		case "VmHWM:":
 			u.PeakRSS = kb << 10
+		case "RssAnon:":
+			u.Anon = kb << 10
 		}
 	}
 	if b, err = os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err != nil {

@@ -45,6 +45,8 @@ type Row struct {
 	RoundTrips float64 `json:"roundTrips,omitempty"`
 	PeakRSSMiB float64 `json:"peakRSSMiB"`
 	RSSMiB     float64 `json:"rssMiB,omitempty"`
+	// AnonMiB is the anonymous part of RSSMiB (RssAnon): the heap, stacks and runtime.
+	AnonMiB    float64 `json:"anonRSSMiB,omitempty"`
 	CPUSeconds float64 `json:"cpuSeconds"`
 	Note       string  `json:"note"`
 }
@@ -121,7 +123,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "targetsync %s, %d nodes (%d B of JSON each), kube-apiserver %s, %s, %d CPUs (%s), resync %s, %s\n\n",
 		r.BinaryVersion, r.Nodes, r.NodeJSONBytes, r.KubeAPIServer, r.GoVersion, r.CPUs, r.CPUModel, r.Resync, r.Date)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tN\tP50\tP99\tAWS CALLS\tPER\tPEAK RSS\tRSS\tCPU")
+	fmt.Fprintln(tw, "SCENARIO\tN\tP50\tP99\tAWS CALLS\tPER\tPEAK RSS\tRSS (ANON)\tCPU")
 	for _, row := range r.Rows {
 		lat := func(v float64) string {
 			if v == 0 {
@@ -131,7 +133,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 		rss := "-"
 		if row.RSSMiB > 0 {
-			rss = fmt.Sprintf("%.1f MiB", row.RSSMiB)
+			rss = fmt.Sprintf("%.1f MiB (%.1f)", row.RSSMiB, row.AnonMiB)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%.1f MiB\t%s\t%.2f s\n", row.Scenario, row.Samples, lat(row.P50ms), lat(row.P99ms),
 			formatCalls(row.Calls), row.CallsPer, row.PeakRSSMiB, rss, row.CPUSeconds)

@@ -150,7 +150,7 @@ func (b *bench) idle(ctx context.Context, p *process) error {
 	b.res.Rows = append(b.res.Rows, Row{
 		Scenario: "idle", Samples: b.o.IdleResyncs,
 		Calls: perEvent(b.proxy.Counts(), b.o.IdleResyncs), CallsPer: "resync",
-		PeakRSSMiB: mib(u1.PeakRSS), RSSMiB: mib(u1.RSS), CPUSeconds: cpu,
+		PeakRSSMiB: mib(u1.PeakRSS), RSSMiB: mib(u1.RSS), AnonMiB: mib(u1.Anon), CPUSeconds: cpu,
 		Note: fmt.Sprintf("%d resyncs of %s, nothing changing: %.1f millicores", b.o.IdleResyncs, b.o.Resync, cpu/elapsed.Seconds()*1000),
 	})
 	return nil
@@ -191,7 +191,7 @@ func (b *bench) heartbeat(ctx context.Context, p *process) error {
 	b.res.Rows = append(b.res.Rows, Row{
 		Scenario: fmt.Sprintf("heartbeats (%d nodes / %s)", b.o.Heartbeat, b.o.HeartbeatEvery), Samples: b.o.HeartbeatRounds,
 		Calls: perEvent(calls, 1), CallsPer: elapsed.Round(time.Second).String(),
-		PeakRSSMiB: mib(u1.PeakRSS), RSSMiB: mib(u1.RSS), CPUSeconds: cpu,
+		PeakRSSMiB: mib(u1.PeakRSS), RSSMiB: mib(u1.RSS), AnonMiB: mib(u1.Anon), CPUSeconds: cpu,
 		Note: fmt.Sprintf("%.1f millicores over %s, resyncs included; %d writes", cpu/elapsed.Seconds()*1000, elapsed.Round(time.Second), writes(calls)),
 	})
 	return nil
@@ -248,7 +248,7 @@ func (b *bench) lone(ctx context.Context, p *process) error {
 		b.res.Rows = append(b.res.Rows, Row{
 			Scenario: name, Samples: len(lat), P50ms: percentile(lat, 50), P99ms: percentile(lat, 99),
 			Calls: perEvent(b.proxy.Counts(), len(lat)), CallsPer: "event", RoundTrips: percentile(trips, 50),
-			PeakRSSMiB: mib(u1.PeakRSS), RSSMiB: mib(u1.RSS), CPUSeconds: u1.CPU - u0.CPU,
+			PeakRSSMiB: mib(u1.PeakRSS), RSSMiB: mib(u1.RSS), AnonMiB: mib(u1.Anon), CPUSeconds: u1.CPU - u0.CPU,
 			Note: fmt.Sprintf("%s; min %.1f ms, max %.1f ms; AWS calls before the write: median %.0f, max %.0f; test AWS per call: %s",
 				verb, slices.Min(lat), slices.Max(lat), percentile(trips, 50), slices.Max(trips), callTimes(timed)),
 		})
@@ -298,7 +298,7 @@ func (b *bench) burst(ctx context.Context, p *process) error {
 	b.res.Rows = append(b.res.Rows, Row{
 		Scenario: fmt.Sprintf("burst of %d", b.o.Burst), Samples: len(lat), P50ms: percentile(lat, 50), P99ms: percentile(lat, 99),
 		Calls: perEvent(calls, 1), CallsPer: "burst",
-		PeakRSSMiB: mib(u1.PeakRSS), RSSMiB: mib(u1.RSS), CPUSeconds: u1.CPU - u0.CPU,
+		PeakRSSMiB: mib(u1.PeakRSS), RSSMiB: mib(u1.RSS), AnonMiB: mib(u1.Anon), CPUSeconds: u1.CPU - u0.CPU,
 		Note: fmt.Sprintf("each node: eligible → registered; %d nodes created %d at a time", b.o.Burst, b.o.Workers),
 	})
 	return nil
