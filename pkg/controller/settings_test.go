@@ -42,7 +42,14 @@ func TestSettingsReadOncePerResyncPeriod(t *testing.T) {
 	if out := sync(); out.Err != nil || len(out.Applied.Registered) != 1 {
 		t.Fatalf("sync after a join: %v, registered %v", out.Err, out.Applied.Registered)
 	}
-	check("a join within the resync period", 1, 2)
+	// Registrations alone are written without reading the targets (seen.go).
+	check("a join within the resync period", 1, 1)
+
+	h.snaps.set(snapshot(30080, "10.0.0.2"), nil)
+	if out := sync(); out.Err != nil || len(out.Applied.Deregistered) != 1 {
+		t.Fatalf("sync after a leave: %v, deregistered %v", out.Err, out.Applied.Deregistered)
+	}
+	check("a leave within the resync period", 1, 2)
 
 	h.clock.Step(31 * time.Second)
 	sync()
@@ -71,11 +78,13 @@ func TestSettingsReadOncePerResyncPeriod(t *testing.T) {
 	h.groups.applyErr = nil
 	h.groups.mu.Unlock()
 	sync()
-	check("the sync after a failed write", 4, 7)
+	// The failed write was a registration, sent without a read; the failure drops both.
+	check("the sync after a failed write", 4, 6)
 }
 
-// The settings a sync reuses never decide ownership: a target group tagged as another
-// cluster's is refused on the tags, read as before.
+// Neither the settings a sync reuses nor the targets a registration is planned from decide
+// ownership: a target group tagged as another cluster's is refused on the tags, read as before,
+// also when the change is a registration written without reading the targets.
 func TestSettingsCacheKeepsTheOwnershipCheck(t *testing.T) {
 	h := newHarness(t, Options{ResyncPeriod: time.Minute})
 	b := h.ctrl.Bindings()[0]
@@ -85,7 +94,7 @@ func TestSettingsCacheKeepsTheOwnershipCheck(t *testing.T) {
 	h.groups.tags = map[string]string{elb.TagCluster: "other"}
 	h.groups.mu.Unlock()
 	h.ctrl.tags.forget()
-	h.snaps.set(snapshot(30080, "10.0.0.2"), nil)
+	h.snaps.set(snapshot(30080, "10.0.0.1", "10.0.0.2"), nil)
 	out := h.ctrl.Sync(context.Background(), b, true)
 	if !errors.Is(out.Err, ErrForeignOwner) {
 		t.Fatalf("sync of a foreign target group: %v, want ErrForeignOwner", out.Err)
