@@ -164,8 +164,9 @@ func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) 
 }
 
 // describe reads the target group: its targets every time, its settings (type, port, VPC, load
-// balancers, health check) at most once a resync period. Between two resyncs a sync answering
-// a node's change costs one read before its write instead of two. Nothing that decides
+// balancers, health check) at most once a resync period, so a change made to them outside
+// targetsync is seen within two resync periods. A sync answering a node's change costs one read
+// before its write instead of two. Nothing that decides
 // ownership comes from the settings: that is the tags, read as before. A failed read of the
 // targets drops the settings too, so the next sync reads both.
 func (c *Controller) describe(ctx context.Context, b Binding, groups TargetGroups) (elb.TargetGroup, error) {
