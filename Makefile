@@ -85,8 +85,12 @@ prometheusrule: manifests ## regenerate the PrometheusRule from alerts.yaml (par
 measure-rss: envtest ## re-measure the resident memory the Deployment's requests are sized from
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" $(GO) test -tags measure -run TestMeasureRSS -v -timeout 20m ./test/deploy/
 
-bench: envtest ## benchmarks: node join → target registered, sync cost
-	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" $(GO) test -run '^$$' -bench . -benchtime 20x ./test/integration/ ./pkg/...
+BENCH_NODES ?= 1000
+BENCH_OUT   ?= bin/bench.json
+bench: envtest build ## the real binary at BENCH_NODES nodes (default 1000): latency, AWS calls, RSS, CPU -> table and $(BENCH_OUT); then the Go benchmarks
+	$(GO) build -o bin/targetsync-bench ./cmd/targetsync-bench
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" bin/targetsync-bench -nodes $(BENCH_NODES) -out $(BENCH_OUT) $(BENCH_ARGS)
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
 vet: ## go vet
 	$(GO) vet ./...

@@ -214,6 +214,7 @@ func (p *Proxy) recordRegistered(g *group, ts []target, before, after map[string
 		}
 		k := t.key()
 		p.registered = append(p.registered, k)
+		p.changes = append(p.changes, Change{At: time.Now(), Target: k, Registered: true})
 		delete(g.draining, k)
 		if _, ghost := g.ghosts[k]; before[t.ID] != t.Port && !ghost { // new to the group
 			g.registeredAt[k] = now
@@ -297,6 +298,7 @@ func (p *Proxy) recordDeregistered(g *group, ts, sent []target) []target {
 	for _, t := range ts {
 		k := t.key()
 		p.deregistered = append(p.deregistered, k)
+		p.changes = append(p.changes, Change{At: time.Now(), Target: k})
 		if p.drainFor > 0 {
 			g.draining[k] = drain{t: target{ID: t.ID, Port: t.Port, AZ: g.zones[k]}, until: now.Add(p.drainFor)}
 		}

@@ -50,6 +50,8 @@ type Proxy struct {
 	initialFor   time.Duration
 	drainFor     time.Duration
 	groups       map[string]*group // target group ARN -> what AWS would know that moto does not
+	timed        []Call
+	changes      []Change
 }
 
 // StartProxy starts a proxy to the AWS endpoint upstream on a free loopback port.
@@ -140,6 +142,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.calls[c.action]++
 		p.mu.Unlock()
+		defer p.timeCall(c.action, time.Now())
 	}
 	if !p.wait(c.action) {
 		panic(http.ErrAbortHandler) // the proxy is closing: drop the held call unanswered
@@ -250,6 +253,7 @@ func (p *Proxy) ResetCounts() {
 	p.calls = map[string]int{}
 	p.registered = nil
 	p.deregistered = nil
+	p.timed, p.changes = nil, nil
 }
 
 // ResetAll turns the proxy back into a plain recording proxy, for a test's cleanup when tests
@@ -263,6 +267,7 @@ func (p *Proxy) ResetAll() {
 		g.once.Do(func() { close(g.released) })
 	}
 	p.calls, p.registered, p.deregistered = map[string]int{}, nil, nil
+	p.timed, p.changes = nil, nil
 	p.faults, p.holds, p.rejected = map[string]*faultRule{}, map[string]*gate{}, map[string]Fault{}
 	p.quota, p.vpc, p.health = 0, nil, map[string]string{}
 	p.initialFor, p.drainFor, p.groups = 0, 0, map[string]*group{}

@@ -7,10 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -112,6 +110,11 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 		return err
 	}
 	defer stopServers()
+	stopPprof, err := servePprof(ctx, log, cfg.PprofBindAddress)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 
 	if !w.informers.WaitForSync(ctx) {
 		return nil // stopped before the caches filled
@@ -213,7 +216,6 @@ func warnOverQuota(w *wiring, log *zap.Logger) {
 func capacity(cfg config.Config) controller.Capacity {
 	return controller.Capacity{MaxFraction: cfg.MaxDeregisterFraction, Window: cfg.CapacityWindow}
 }
-
 
 // checkOwnership fails start-up when a bound target group or a selected security group is
 // tagged targetsync.io/cluster with another cluster's name: two clusters writing one group
@@ -374,22 +376,6 @@ func serve(ctx context.Context, log *zap.Logger, cfg config.Config, gather prome
 		}
 		if cfg.HealthProbeBindAddress != "0" {
 			endpoints = append(endpoints, endpoint{cfg.HealthProbeBindAddress, probeMux})
-		}
-	}
-	if addr := cfg.PprofBindAddress; addr != "0" {
-		mux := http.NewServeMux()
-		for _, e := range endpoints {
-			if e.addr == addr {
-				mux = e.mux
-			}
-		}
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		if !slices.ContainsFunc(endpoints, func(e endpoint) bool { return e.addr == addr }) {
-			endpoints = append(endpoints, endpoint{addr, mux})
 		}
 	}
 	var servers []*http.Server

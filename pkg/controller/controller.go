@@ -21,9 +21,13 @@ type Snapshotter interface {
 	Snapshot(q informer.Query) (informer.Snapshot, error)
 }
 
-// TargetGroups reads and changes target groups.
+// TargetGroups reads and changes target groups. A sync reads the settings (DescribeSettings)
+// at most once a resync period and the targets (DescribeTargets) every time; Describe reads
+// both, for status.
 type TargetGroups interface {
 	Describe(ctx context.Context, arn string) (elb.TargetGroup, error)
+	DescribeSettings(ctx context.Context, arn string) (elb.TargetGroup, error)
+	DescribeTargets(ctx context.Context, settings elb.TargetGroup) (elb.TargetGroup, error)
 	Tags(ctx context.Context, arn string) (map[string]string, error)
 	Apply(ctx context.Context, arn string, p elb.Plan) (elb.Result, error)
 }
@@ -83,9 +87,10 @@ type Controller struct {
 	status map[string]*bindingState
 	rules  rulesState
 
-	tags  ttlCache[map[string]string]
-	cidrs ttlCache[[]netip.Prefix]
-	sgIDs ttlCache[[]string]
+	tags     ttlCache[map[string]string]
+	settings ttlCache[elb.TargetGroup]
+	cidrs    ttlCache[[]netip.Prefix]
+	sgIDs    ttlCache[[]string]
 }
 
 // New returns a controller for bindings. groups returns the AWS client of a binding's target group.

@@ -39,7 +39,9 @@ type fakeGroups struct {
 	tagsErr     error
 	applyErr    error
 	describes   int
-	applies     []elb.Plan
+	// settingsReads counts DescribeSettings; describes counts target reads.
+	settingsReads int
+	applies       []elb.Plan
 }
 
 func (f *fakeGroups) Describe(context.Context, string) (elb.TargetGroup, error) {
@@ -49,6 +51,23 @@ func (f *fakeGroups) Describe(context.Context, string) (elb.TargetGroup, error) 
 	g := f.group
 	g.Targets = append([]elb.Observed(nil), f.group.Targets...)
 	return g, f.describeErr
+}
+
+func (f *fakeGroups) DescribeSettings(context.Context, string) (elb.TargetGroup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.settingsReads++
+	g := f.group
+	g.Targets = nil
+	return g, f.describeErr
+}
+
+func (f *fakeGroups) DescribeTargets(_ context.Context, settings elb.TargetGroup) (elb.TargetGroup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.describes++
+	settings.Targets = append([]elb.Observed(nil), f.group.Targets...)
+	return settings, f.describeErr
 }
 
 func (f *fakeGroups) Tags(context.Context, string) (map[string]string, error) {

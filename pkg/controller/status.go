@@ -30,6 +30,8 @@ type bindingState struct {
 	// lastDeferred and lastOverQuota are what the previous sync reported, so Events are
 	// recorded when the number changes, not on every poll.
 	lastDeferred, lastOverQuota int
+	// seen is the target group as last read, with our changes since; nil when unknown.
+	seen *seenGroup
 }
 
 type rejection struct {

@@ -74,13 +74,24 @@ func (c *Controller) Sync(ctx context.Context, b Binding, apply bool) Outcome {
 }
 
 func (c *Controller) sync(ctx context.Context, b Binding, apply bool, _ *zap.Logger) Outcome {
-	out := Outcome{Binding: b}
+	out, fell := c.syncFrom(ctx, b, apply, apply)
+	if fell {
+		out, _ = c.syncFrom(ctx, b, apply, false)
+	}
+	return out
+}
+
+// syncFrom is one sync. With fast set it may plan from the targets as last seen instead of
+// reading them (see seenForRegistration); it then reports fell when the plan turned out to be
+// more than registrations, and has changed nothing: the caller syncs again, reading.
+func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) (out Outcome, fell bool) {
+	out = Outcome{Binding: b}
 	snap, err := c.snap.Snapshot(b.Query)
 	if err != nil {
 		// The Service is the source of truth for the port; without it nothing is known,
 		// so the registered targets are left exactly as they are.
 		out.Err = err
-		return out
+		return out, false
 	}
 	out.Snapshot = snap
 	for _, n := range snap.Targets {
@@ -88,39 +99,51 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, _ *zap.Log
 	}
 
 	groups := c.groups(b)
-	current, err := groups.Describe(ctx, b.TargetGroupARN)
-	if err != nil {
-		out.Err = err
-		return out
+	st := c.state(b.Name)
+	current, seen := elb.TargetGroup{}, false
+	if fast {
+		current, seen = c.seenForRegistration(b, st, snap, out.Desired)
+	}
+	if !seen {
+		if current, err = c.describe(ctx, b, groups); err != nil {
+			st.forgetSeen()
+			out.Err = err
+			return out, false
+		}
 	}
 	c.learnScope(b, current)
 	if current.Tags, err = c.targetGroupTags(ctx, b, groups); err != nil {
 		out.Err = err
-		return out
+		return out, false
 	}
 	if err := c.checkOwner(b, current.Tags); err != nil {
 		out.Err = err
-		return out
+		return out, false
 	}
 	current.VPCCIDRs = c.vpcCIDRs(current.VpcID)
 	out.Current = current
-	st := c.state(b.Name)
 	now := c.opts.Clock.Now()
+	if !seen {
+		st.setSeen(now, current)
+	}
 	high := st.observeHealthy(now, healthyTargets(current), c.opts.Capacity.Window)
 
 	plan := elb.ComputePlan(elb.Desired{Targets: out.Desired, HealthCheck: desiredHealthCheck(b, snap), HealthCheckMode: healthCheckMode(snap)}, current)
+	if seen && !registrationsOnly(plan) {
+		return out, true
+	}
 	plan = c.gate(b, plan, current, st, now, &out)
 	if err := checkNotEmpty(plan, current); err != nil {
 		out.Err = err
-		return out
+		return out, false
 	}
 	out.Capacity = c.opts.Capacity.guard(plan, current, snap, high)
 	out.Plan = out.Capacity.Plan
 	if out.Plan.Empty() {
-		return out
+		return out, false
 	}
 	if !apply {
-		return out // logged by record, which names each target's node and reason
+		return out, false // logged by record, which names each target's node and reason
 	}
 	out.Applied, out.Err = groups.Apply(ctx, b.TargetGroupARN, out.Plan)
 	out.Held = append(out.Held, out.Applied.Held...)
@@ -130,7 +153,35 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, _ *zap.Log
 	if out.Applied.HealthCheck {
 		c.tags.forget() // the health-check record tag changed
 	}
-	return out
+	if out.Applied.HealthCheck || out.Err != nil {
+		// The settings changed, or a write failed: perhaps because they did.
+		c.settings.forget()
+		st.forgetSeen()
+	} else {
+		st.seeApplied(out.Applied)
+	}
+	return out, false
+}
+
+// describe reads the target group: its targets every time, its settings (type, port, VPC, load
+// balancers, health check) at most once a resync period, so a change made to them outside
+// targetsync is seen within two resync periods. A sync answering a node's change costs one read
+// before its write instead of two. Nothing that decides
+// ownership comes from the settings: that is the tags, read as before. A failed read of the
+// targets drops the settings too, so the next sync reads both.
+func (c *Controller) describe(ctx context.Context, b Binding, groups TargetGroups) (elb.TargetGroup, error) {
+	settings, _, err := c.settings.get(b.TargetGroupARN, c.opts.Clock.Now(), c.opts.ResyncPeriod, func() (elb.TargetGroup, error) {
+		return groups.DescribeSettings(ctx, b.TargetGroupARN)
+	})
+	if err != nil {
+		c.settings.forget()
+		return elb.TargetGroup{}, err
+	}
+	current, err := groups.DescribeTargets(ctx, settings)
+	if err != nil {
+		c.settings.forget()
+	}
+	return current, err
 }
 
 // desiredHealthCheck is the health check the cluster asks for; zero when it asks for none.

@@ -137,6 +137,17 @@ func NewClient(api API) *Client { return &Client{api: api} }
 // Describe reads a target group's settings and its registered targets with their health, in
 // exactly two calls. It leaves Tags and VPCCIDRs for the caller.
 func (c *Client) Describe(ctx context.Context, arn string) (TargetGroup, error) {
+	group, err := c.DescribeSettings(ctx, arn)
+	if err != nil {
+		return group, err
+	}
+	return c.DescribeTargets(ctx, group)
+}
+
+// DescribeSettings reads a target group's settings in one DescribeTargetGroups call: type,
+// port, VPC, load balancers and health check, which change rarely or never. It leaves Targets,
+// Tags and VPCCIDRs for the caller, and fails with ErrWrongTargetType unless the type is ip.
+func (c *Client) DescribeSettings(ctx context.Context, arn string) (TargetGroup, error) {
 	out, err := c.api.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{TargetGroupArns: []string{arn}})
 	if err != nil {
 		return TargetGroup{}, wrapOp(opDescribeTargetGroups, err, "describe target group %s", arn)
@@ -161,10 +172,19 @@ func (c *Client) Describe(ctx context.Context, arn string) (TargetGroup, error) 
 	if group.TargetType != TargetTypeIP {
 		return group, fmt.Errorf("target group %s has target type %q: %w", group.Name, group.TargetType, ErrWrongTargetType)
 	}
+	return group, nil
+}
 
-	health, err := c.api.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
+// DescribeTargets reads the registered targets of the target group whose settings are given,
+// with their health, in one DescribeTargetHealth call, and returns the settings with Targets
+// filled in.
+func (c *Client) DescribeTargets(ctx context.Context, group TargetGroup) (TargetGroup, error) {
+	health, err := c.api.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(group.ARN)})
 	if err != nil {
 		return group, wrapOp(opDescribeTargetHealth, err, "describe target health of %s", group.Name)
+	}
+	if n := len(health.TargetHealthDescriptions); n > 0 {
+		group.Targets = make([]Observed, 0, n)
 	}
 	for _, d := range health.TargetHealthDescriptions {
 		if d.Target == nil {

@@ -341,3 +341,52 @@ func TestOnNodeAnyBinding(t *testing.T) {
 		t.Errorf("a heartbeat fired a trigger")
 	}
 }
+
+// The cache keeps the labels the rules read, and nothing else of a node's labels.
+func TestStripperKeepsTheLabelsTheRulesRead(t *testing.T) {
+	sel, err := labels.Parse("!node-role.kubernetes.io/control-plane,pool in (web)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := Rules{Selector: sel}
+	n := testNode("1", "10.0.1.1", label("pool", "web"), label("topology.kubernetes.io/zone", "us-east-1a"),
+		label(LabelExcludeFromLB, "true"))
+	n.Status.Conditions = append([]corev1.NodeCondition{{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse}}, n.Status.Conditions...)
+	before := rules.Evaluate(n)
+	obj, err := stripper(rules)(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := obj.(*corev1.Node)
+	want := map[string]string{"pool": "web", LabelExcludeFromLB: "true"}
+	if diff := cmp.Diff(want, got.Labels); diff != "" {
+		t.Errorf("labels kept (-want +got):\n%s", diff)
+	}
+	if len(got.Status.Conditions) != 1 || got.Status.Conditions[0].Type != corev1.NodeReady {
+		t.Errorf("conditions kept: %v, want Ready alone", got.Status.Conditions)
+	}
+	if after := rules.Evaluate(got); after != before {
+		t.Errorf("verdict after strip = %+v, before %+v", after, before)
+	}
+}
+
+// With several bindings, the cache keeps the labels every binding's selector reads.
+func TestStripperKeepsEveryBindingsLabels(t *testing.T) {
+	edge, err := labels.Parse("pool=edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone, err := labels.Parse("topology.kubernetes.io/zone=us-east-1a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testNode("1", "10.0.1.1", label("pool", "edge"), label("topology.kubernetes.io/zone", "us-east-1a"), label("team", "a"))
+	obj, err := stripper(Rules{Selector: edge}, Rules{Selector: zone})(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"pool": "edge", "topology.kubernetes.io/zone": "us-east-1a"}
+	if diff := cmp.Diff(want, obj.(*corev1.Node).Labels); diff != "" {
+		t.Errorf("labels kept (-want +got):\n%s", diff)
+	}
+}

@@ -3,11 +3,13 @@ package informer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
@@ -20,42 +22,66 @@ import (
 // Informers watches Nodes and the Services the bindings name, and calls a trigger whenever
 // something a sync reads has changed.
 type Informers struct {
-	factory informers.SharedInformerFactory
-	synced  []cache.InformerSynced
-	source  *Source
+	factories []informers.SharedInformerFactory
+	synced    []cache.InformerSynced
+	source    *Source
 	// rules are every binding's node rules: a node event matters when it changes the verdict
 	// of any of them.
 	rules    []Rules
 	services map[types.NamespacedName]struct{}
-	// servingOf are the Services whose serving nodes are the targets, and endpoints the
-	// factories, one per namespace, that watch only their EndpointSlices.
+	// servingOf are the Services whose serving nodes are the targets (--targets=ingress-nodes).
 	servingOf map[types.NamespacedName]struct{}
-	endpoints []informers.SharedInformerFactory
 	trigger   func()
 	stop      context.CancelFunc
 }
 
 // New sets up the informers for the bindings' queries. trigger is called from event handlers
 // and must not block.
+//
+// Nodes are watched cluster-wide. Each Service a binding names is watched on its own, by
+// namespace and a metadata.name field selector, so the cache holds those few Services and not
+// every Service in the cluster.
 func New(client kubernetes.Interface, queries []Query, trigger func()) (*Informers, error) {
-	f := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(strip))
-	nodes := f.Core().V1().Nodes()
-	svcs := f.Core().V1().Services()
-	i := &Informers{
-		factory:  f,
-		services: map[types.NamespacedName]struct{}{},
-		trigger:  trigger,
-		source:   NewSource(nodes.Lister(), svcs.Lister()),
-	}
-	for _, q := range queries {
-		i.rules = append(i.rules, q.Rules)
-		i.services[q.Traffic.Service] = struct{}{}
+	rules := make([]Rules, len(queries))
+	var services []types.NamespacedName
+	for k, q := range queries {
+		rules[k] = q.Rules
+		services = append(services, q.Traffic.Service)
 		if q.HealthCheck != nil {
-			i.services[q.HealthCheck.Service] = struct{}{}
+			services = append(services, q.HealthCheck.Service)
 		}
 	}
-	if err := i.watchEndpoints(client, queries); err != nil {
-		return nil, err
+	f := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(stripper(rules...)))
+	nodes := f.Core().V1().Nodes()
+	i := &Informers{
+		factories: []informers.SharedInformerFactory{f},
+		rules:     rules,
+		services:  map[types.NamespacedName]struct{}{},
+		trigger:   trigger,
+	}
+	listers := serviceListers{}
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { i.onService(nil, obj) },
+		UpdateFunc: i.onService,
+		DeleteFunc: func(obj any) { i.onService(obj, nil) },
+	}
+	for _, s := range services {
+		if _, seen := i.services[s]; seen {
+			continue
+		}
+		i.services[s] = struct{}{}
+		sf := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(strip),
+			informers.WithNamespace(s.Namespace), informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", s.Name).String()
+			}))
+		svc := sf.Core().V1().Services()
+		h, err := svc.Informer().AddEventHandler(handler)
+		if err != nil {
+			return nil, fmt.Errorf("watch service %s: %w", s, err)
+		}
+		listers[s] = svc.Lister()
+		i.factories = append(i.factories, sf)
+		i.synced = append(i.synced, h.HasSynced)
 	}
 	nh, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { i.onNode(nil, obj) },
@@ -65,15 +91,11 @@ func New(client kubernetes.Interface, queries []Query, trigger func()) (*Informe
 	if err != nil {
 		return nil, fmt.Errorf("watch nodes: %w", err)
 	}
-	sh, err := svcs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { i.onService(nil, obj) },
-		UpdateFunc: i.onService,
-		DeleteFunc: func(obj any) { i.onService(obj, nil) },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("watch services: %w", err)
+	i.synced = append(i.synced, nh.HasSynced)
+	i.source = NewSource(nodes.Lister(), listers)
+	if err := i.watchEndpoints(client, queries); err != nil {
+		return nil, err
 	}
-	i.synced = append(i.synced, nh.HasSynced, sh.HasSynced)
 	return i, nil
 }
 
@@ -111,7 +133,7 @@ func (i *Informers) watchEndpoints(client kubernetes.Interface, queries []Query)
 		}
 		i.source.endpoints[ns] = slices.Lister()
 		i.synced = append(i.synced, h.HasSynced)
-		i.endpoints = append(i.endpoints, f)
+		i.factories = append(i.factories, f)
 	}
 	return nil
 }
@@ -122,8 +144,7 @@ func (i *Informers) Source() *Source { return i.source }
 // Start starts watching until ctx ends or Shutdown is called; it returns at once.
 func (i *Informers) Start(ctx context.Context) {
 	ctx, i.stop = context.WithCancel(ctx)
-	i.factory.Start(ctx.Done())
-	for _, f := range i.endpoints {
+	for _, f := range i.factories {
 		f.Start(ctx.Done())
 	}
 }
@@ -149,8 +170,7 @@ func (i *Informers) Shutdown() {
 	if i.stop != nil {
 		i.stop()
 	}
-	i.factory.Shutdown()
-	for _, f := range i.endpoints {
+	for _, f := range i.factories {
 		f.Shutdown()
 	}
 }
@@ -229,6 +249,40 @@ func asService(obj any) *corev1.Service {
 	return s
 }
 
+// stripper is strip that also drops the labels rules never read: a cloud node carries a dozen
+// or more, half of what is left of a Node after strip. It keeps the keys rules.Selector names
+// and LabelExcludeFromLB. Anything that evaluates another selector against cached Nodes must
+// add that selector's keys here.
+func stripper(rules ...Rules) cache.TransformFunc {
+	keep := map[string]bool{LabelExcludeFromLB: true}
+	for _, r := range rules {
+		if r.Selector == nil {
+			continue
+		}
+		if reqs, ok := r.Selector.Requirements(); ok {
+			for _, req := range reqs {
+				keep[req.Key()] = true
+			}
+		}
+	}
+	return func(obj any) (any, error) {
+		if n, ok := obj.(*corev1.Node); ok {
+			// A new map: a map never shrinks, so deleting from it would keep its size.
+			var kept map[string]string
+			for k, v := range n.Labels {
+				if keep[k] {
+					if kept == nil {
+						kept = make(map[string]string, 1)
+					}
+					kept[k] = v
+				}
+			}
+			n.Labels = kept
+		}
+		return strip(obj)
+	}
+}
+
 // strip drops what targetsync never reads before objects enter the cache: on a large cluster
 // node images and volumes are most of a Node's size.
 func strip(obj any) (any, error) {
@@ -242,6 +296,17 @@ func strip(obj any) (any, error) {
 		o.Status.Capacity = nil
 		o.Status.Allocatable = nil
 		o.Status.NodeInfo = corev1.NodeSystemInfo{}
+		o.Status.DaemonEndpoints = corev1.NodeDaemonEndpoints{}
+		o.Status.RuntimeHandlers = nil
+		o.Status.Features = nil
+		o.Status.Config = nil
+		// Only Ready decides anything; the pressure conditions are most of what is left. A
+		// new slice, so the others' backing array is not kept either.
+		var ready []corev1.NodeCondition
+		if k := slices.IndexFunc(o.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeReady }); k >= 0 {
+			ready = []corev1.NodeCondition{o.Status.Conditions[k]}
+		}
+		o.Status.Conditions = ready
 	case *corev1.Service:
 		o.ManagedFields = nil
 		o.Annotations = nil

@@ -444,7 +444,7 @@ func TestIngressWatchOnlyWithDomain(t *testing.T) {
 			_, addr := f.startMetered(append([]string{"--kubeconfig", kubeconfig}, tt.extra...)...)
 			f.waitTargets([]string{"10.0.1.11:30080"})
 			f.waitSettled(addr)
-			if len(api.matching("/api/v1/services?")) == 0 || len(api.matching("/api/v1/nodes?")) == 0 {
+			if len(api.matching("/services?")) == 0 || len(api.matching("/api/v1/nodes?")) == 0 {
 				t.Fatalf("the run did not go through the recording proxy: %v", api.matching(""))
 			}
 			if tt.want {

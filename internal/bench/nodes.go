@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/targetsync/targetsync/internal/fakenode"
+)
+
+// nodeJSONBytes is the mean size of the nodes' JSON over n of them.
+func nodeJSONBytes(n int) int {
+	total := 0
+	for i := range n {
+		b, _ := json.Marshal(fakenode.Real(i))
+		total += len(b)
+	}
+	return total / max(n, 1)
+}
+
+// createNode creates the i-th node with its status, which makes it a target, and returns the
+// time just before the call that made it one was sent. The API server keeps a Node's status on
+// create, as a kubelet registering relies on; when it does not, the status is posted after.
+func createNode(ctx context.Context, c kubernetes.Interface, i int) (time.Time, error) {
+	n := fakenode.Real(i)
+	status := n.Status
+	at := time.Now()
+	created, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+	if err != nil {
+		return at, fmt.Errorf("create node %s: %w", n.Name, err)
+	}
+	if len(created.Status.Addresses) > 0 {
+		return at, nil
+	}
+	created.Status = status
+	at = time.Now()
+	if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return at, fmt.Errorf("set status of node %s: %w", n.Name, err)
+	}
+	return at, nil
+}
+
+// createNodes creates the nodes with indexes from to to-1, workers at a time, and returns the
+// time each became a target.
+func createNodes(ctx context.Context, c kubernetes.Interface, from, to, workers int) ([]time.Time, error) {
+	at := make([]time.Time, to-from)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range next {
+				if errs[w] != nil {
+					continue
+				}
+				at[i-from], errs[w] = createNode(ctx, c, i)
+			}
+		})
+	}
+	for i := from; i < to; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return at, nil
+}
+
+// heartbeat re-posts the nodes' status with a new heartbeat time, as kubelets do every 10 s,
+// and keeps the updated objects.
+func heartbeat(ctx context.Context, c kubernetes.Interface, nodes []*corev1.Node, workers int) error {
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range next {
+				if errs[w] != nil {
+					continue
+				}
+				n := nodes[i].DeepCopy()
+				for j := range n.Status.Conditions {
+					n.Status.Conditions[j].LastHeartbeatTime = now
+				}
+				nodes[i], errs[w] = c.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+				if errs[w] != nil {
+					nodes[i] = n
+				}
+			}
+		})
+	}
+	for i := range nodes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("heartbeat: %w", err)
+		}
+	}
+	return nil
+}
