@@ -7,7 +7,12 @@
 #
 # test/deploy renders deploy/helm/targetsync with it, and `make manifests` regenerates
 # deploy/manifests with it. hack/helm-render is a module of its own (go.mod, go.sum), so the
-# project's go.mod never depends on Helm and its dependencies. No helm release binary is
+# project's go.mod never depends on Helm and its dependencies. Measured on a clean machine:
+# this build takes about 225 s of CPU, once per machine (the binary is reused); requiring
+# helm.sh/helm/v3 from the project's test code instead cost only about 30 s more CPU for the test
+# binary, but added 124 modules to the project's graph (go.sum 198 -> 466 lines, about 260 MB
+# more for every go mod download, the Dockerfile's included) and would tie the project's
+# Kubernetes modules to Helm's releases. No helm release binary is
 # downloaded: the modules come from the Go module proxy. The stamp file holds the Helm version,
 # the Go version and a hash of the renderer's files, so a change to any of them rebuilds it;
 # later calls reuse the binary.

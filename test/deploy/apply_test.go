@@ -214,8 +214,8 @@ func checkMonitoringStored(t *testing.T, cp *controlPlane, ns string) {
 	}
 }
 
-// TestOverlayInKubeSystemApplies applies an overlay with `namespace: kube-system` and both
-// components to a cluster of its own (its ClusterRoleBinding would re-bind the shared one's):
+// TestOverlayInKubeSystemApplies applies an overlay with `namespace: kube-system` and every
+// component to a cluster of its own (its ClusterRoleBinding would re-bind the shared one's):
 // it creates no Namespace, leaves kube-system's labels alone, and its ServiceAccount may take
 // its Lease in kube-system.
 func TestOverlayInKubeSystemApplies(t *testing.T) {
@@ -246,6 +246,9 @@ func TestOverlayInKubeSystemApplies(t *testing.T) {
 		{[]string{"update", "leases.coordination.k8s.io/targetsync", "-n", ns}, true},
 		{[]string{"create", "leases.coordination.k8s.io", "-n", ns}, true},
 		{[]string{"create", "ingresses.networking.k8s.io", "-n", "ingress-nginx"}, true},
+		{[]string{"create", "namespaces"}, true},
+		{[]string{"create", "services", "-n", "ingress-nginx"}, true},
+		{[]string{"delete", "services", "-n", "ingress-nginx"}, false},
 		{[]string{"update", "leases.coordination.k8s.io/kube-controller-manager", "-n", ns}, false},
 		{[]string{"create", "leases.coordination.k8s.io", "-n", namespace}, false},
 	} {
