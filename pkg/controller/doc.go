@@ -10,6 +10,9 @@
 //     exist never takes the healthy targets below the capacity guard's floor.
 //   - One failure stops only what depends on it: a rule that is not in place holds back only
 //     registrations on its new NodePort, never changes on a port already in use.
+//   - Plans are made from a fresh read of the targets, except one that only registers: it may
+//     be made from the targets as last read plus the changes applied since (seen.go), since a
+//     registration takes nothing out of service. Ownership is checked the same way either way.
 //   - Every sync ends in one Result, decided in classify; requeueing, the metric label and the
 //     Event derive from it. Work waiting on AWS (target health, a rule, the quota) is polled.
 //
