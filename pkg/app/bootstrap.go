@@ -94,25 +94,11 @@ func bootstrapSetup(ctx context.Context, cfg config.BootstrapConfig, d Deps) (bo
 	ec2Client := ec2.NewFromConfig(awsCfg)
 	clients := bootstrap.Clients{ELB: elbv2.NewFromConfig(awsCfg), EC2: ec2Client, Kube: kube}
 	if cfg.ManagesSecurityGroups() {
-		if clients.Rules, err = sg.NewClient(ec2Client, sg.Owner{Cluster: cfg.ClusterName}); err != nil {
+		if clients.Rules, err = sg.NewClient(ec2Client, sg.Owner{Cluster: cfg.Cluster}); err != nil {
 			return bootstrap.Result{}, err
 		}
 	}
-	return bootstrap.New(clients, bootstrapSpec(cfg)).Run(ctx, cfg.DryRun)
-}
-
-// bootstrapSpec turns the parsed flags into what pkg/bootstrap builds.
-func bootstrapSpec(c config.BootstrapConfig) bootstrap.Spec {
-	return bootstrap.Spec{
-		Cluster: c.ClusterName, Service: c.Service, ServicePort: c.ServicePort, Binding: c.BindingName,
-		HealthCheckService: c.HealthCheckService, HealthCheckServicePort: c.HealthCheckServicePort,
-		NodePort: c.NodePort, HealthCheckNodePort: c.HealthCheckNodePort, HealthCheckPath: c.HealthCheckPath,
-		ListenerPort: c.ListenerPort, DeregistrationDelay: c.DeregistrationDelay,
-		Scheme: c.Scheme, DeletionProtection: c.DeletionProtection,
-		LoadBalancerName: c.LoadBalancerName, TargetGroupName: c.TargetGroupName,
-		VPCID: c.VPCID, Subnets: c.Subnets, EIPAllocations: c.EIPAllocations,
-		SecurityGroups: c.SecurityGroups, Sources: c.Sources,
-	}
+	return bootstrap.New(clients, cfg.Spec).Run(ctx, cfg.DryRun)
 }
 
 // writeNext prints the target group ARN, the load balancer's DNS name and the `targetsync run`

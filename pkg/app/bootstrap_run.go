@@ -15,10 +15,7 @@ import (
 // does, logs each resource, and returns cfg with the target group found or created as its
 // binding. A setup that is not complete stops run: the next start tries again.
 func runBootstrap(ctx context.Context, cfg config.Config, d Deps) (config.Config, error) {
-	log := NewLogger(cfg.LogLevel, cfg.LogFormat, logOutput(d))
-	if d.Logger != nil {
-		log = d.Logger
-	}
+	log := logger(cfg, d)
 	boot := *cfg.Bootstrap
 	boot.Kube = cfg.Kube
 	res, err := bootstrapSetup(ctx, boot, d)

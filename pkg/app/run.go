@@ -119,13 +119,12 @@ func Run(ctx context.Context, cfg config.Config, d Deps) error {
 	if !w.informers.WaitForSync(ctx) {
 		return nil // stopped before the caches filled
 	}
-	if err := checkServices(w, cfg); err != nil {
+	if err := checkBindings(w, cfg, log); err != nil {
 		return err
 	}
-	if err := checkOwnership(ctx, cfg, c, log); err != nil {
+	if err := checkOwnership(ctx, cfg, w.ctrl, log); err != nil {
 		return err
 	}
-	warnOverQuota(w, log)
 	log.Info("caches synced; starting", zap.String("version", d.Version), zap.Int("count", len(cfg.Bindings)), zap.Bool("dryRun", cfg.DryRun),
 		zap.Bool("leaderElect", cfg.LeaderElection.Enabled))
 	if sg := cfg.SecurityGroups; sg == nil {
@@ -198,20 +197,6 @@ func controllerBinding(b config.Binding, cfg config.Config) controller.Binding {
 // targetQuota is AWS's default limit of targets per target group.
 const targetQuota = 1000
 
-// warnOverQuota says at start-up when a binding wants more targets than a target group holds:
-// the registrations beyond the quota would wait forever.
-func warnOverQuota(w *wiring, log *zap.Logger) {
-	for _, b := range w.bindings {
-		snap, err := w.informers.Source().Snapshot(b.Query)
-		if err != nil || len(snap.Targets) <= targetQuota {
-			continue
-		}
-		log.Warn("more nodes are targets than a target group holds; the rest will wait for room",
-			zap.String("binding", b.Name), zap.Int("desiredTargets", len(snap.Targets)), zap.Int("targetGroupQuota", targetQuota),
-			zap.String("fix", "--targets=ingress-nodes (only nodes running the ingress controller), or a nodeSelector per binding"))
-	}
-}
-
 // capacity is the healthy-capacity guard the flags ask for.
 func capacity(cfg config.Config) controller.Capacity {
 	return controller.Capacity{MaxFraction: cfg.MaxDeregisterFraction, Window: cfg.CapacityWindow}
@@ -221,10 +206,10 @@ func capacity(cfg config.Config) controller.Capacity {
 // tagged targetsync.io/cluster with another cluster's name: two clusters writing one group
 // would each remove the other's nodes. Only a definite answer fails start-up; when AWS cannot
 // be asked now, the controller checks again before every write.
-func checkOwnership(ctx context.Context, cfg config.Config, c clients, log *zap.Logger) error {
+func checkOwnership(ctx context.Context, cfg config.Config, ctrl *controller.Controller, log *zap.Logger) error {
 	for _, b := range cfg.Bindings {
 		arn := b.TargetGroupARN()
-		tags, err := c.groups(controller.Binding{TargetGroupARN: arn}).Tags(ctx, arn)
+		tags, err := ctrl.TargetGroupTags(ctx, controller.Binding{TargetGroupARN: arn})
 		if err != nil {
 			log.Warn("could not read target group tags at start-up; checked again before each write", zap.String("targetGroupARN", arn), zap.Error(err))
 			continue
@@ -239,10 +224,10 @@ func checkOwnership(ctx context.Context, cfg config.Config, c clients, log *zap.
 				arn, elb.TagCluster, owner, cfg.ClusterName)
 		}
 	}
-	if c.sgs == nil {
+	if cfg.SecurityGroups == nil {
 		return nil
 	}
-	if _, err := c.sgs.Rules.ResolveGroups(ctx, c.sgs.Selector); errors.Is(err, sg.ErrForeignGroup) {
+	if _, err := ctrl.SecurityGroupIDs(ctx); errors.Is(err, sg.ErrForeignGroup) {
 		return err
 	} else if err != nil {
 		log.Warn("could not read the worker security groups at start-up; checked again before each write", zap.Error(err))
@@ -250,16 +235,23 @@ func checkOwnership(ctx context.Context, cfg config.Config, c clients, log *zap.
 	return nil
 }
 
-// checkServices fails start-up when a bound Service or port does not exist: that is almost
-// always a typo, and it is better said once, clearly, than logged on every sync. A Service that
-// disappears later is reported by the controller and its targets are left alone.
-func checkServices(w *wiring, cfg config.Config) error {
+// checkBindings reads each binding's snapshot once at start-up. A bound Service or port that
+// does not exist fails start-up: that is almost always a typo, and it is better said once,
+// clearly, than logged on every sync (a Service that disappears later is reported by the
+// controller and its targets are left alone). A binding that wants more targets than a target
+// group holds is a warning: the registrations beyond the quota would wait forever.
+func checkBindings(w *wiring, cfg config.Config, log *zap.Logger) error {
 	for i, b := range w.bindings {
-		if _, err := w.informers.Source().Snapshot(b.Query); errors.Is(err, informer.ErrService) {
-			if len(cfg.Bindings) == 1 {
-				return err
-			}
+		snap, err := w.informers.Source().Snapshot(b.Query)
+		switch {
+		case errors.Is(err, informer.ErrService) && len(cfg.Bindings) == 1:
+			return err
+		case errors.Is(err, informer.ErrService):
 			return fmt.Errorf("bindings[%d] (%s): %w", i, b.Name, err)
+		case err == nil && len(snap.Targets) > targetQuota:
+			log.Warn("more nodes are targets than a target group holds; the rest will wait for room",
+				zap.String("binding", b.Name), zap.Int("desiredTargets", len(snap.Targets)), zap.Int("targetGroupQuota", targetQuota),
+				zap.String("fix", "--targets=ingress-nodes (only nodes running the ingress controller), or a nodeSelector per binding"))
 		}
 	}
 	return nil

@@ -9,18 +9,18 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"github.com/targetsync/targetsync/pkg/bootstrap"
 	"github.com/targetsync/targetsync/pkg/sg"
 )
 
 // Load balancer schemes, as the ELB API spells them.
 const (
-	SchemeInternetFacing = "internet-facing"
-	SchemeInternal       = "internal"
+	SchemeInternetFacing = bootstrap.SchemeInternetFacing
+	SchemeInternal       = bootstrap.SchemeInternal
 )
 
 // Bootstrap defaults: the values of the hand-built setup targetsync maintains.
@@ -46,52 +46,15 @@ const (
 )
 
 // BootstrapConfig is what `targetsync bootstrap` needs, parsed into typed values: nothing
-// downstream parses a string again.
+// downstream parses a string again. Spec is what pkg/bootstrap builds; the rest is how the
+// command reaches the cluster and AWS and what it prints.
 type BootstrapConfig struct {
-	Kube        Kube
-	ClusterName string
+	bootstrap.Spec
+	Kube Kube
 	// Region overrides the environment's AWS region; empty means the SDK's default chain.
-	Region string
-
-	// Service is the ingress controller Service; when it exists, the NodePort of ServicePort
-	// wins over NodePort.
-	Service     types.NamespacedName
-	ServicePort intstr.IntOrString
-	// BindingName names the binding in tags, the config file and run's logs.
-	BindingName string
-	// HealthCheckService is the NodePort Service bootstrap creates for the health check when
-	// it is missing; HealthCheckServicePort is the name of its one port.
-	HealthCheckService     types.NamespacedName
-	HealthCheckServicePort string
-
-	NodePort            int32
-	HealthCheckNodePort int32
-	HealthCheckPath     string
-	ListenerPort        int32
-	DeregistrationDelay time.Duration
-
-	Scheme             string
-	DeletionProtection bool
-	LoadBalancerName   string
-	TargetGroupName    string
-	VPCID              string
-	// Subnets are the load balancer's subnets, sorted; empty means discover them by tag.
-	// Every subnet named in EIPAllocations is among them.
-	Subnets []string
-	// EIPAllocations maps a subnet to the Elastic IP allocation the load balancer uses in it.
-	EIPAllocations map[string]string
-
-	// SecurityGroups selects the worker security groups opened on the NodePorts; empty: none.
-	SecurityGroups sg.GroupSelector
-	Sources        []sg.Source
-
+	Region      string
 	DryRun      bool
 	WriteConfig string
-}
-
-// ManagesSecurityGroups reports whether bootstrap opens worker security groups.
-func (c BootstrapConfig) ManagesSecurityGroups() bool {
-	return len(c.SecurityGroups.IDs) > 0 || c.SecurityGroups.TagKey != ""
 }
 
 // bootstrapFlags holds the flag values as typed, before they are checked and converted.
@@ -130,12 +93,12 @@ func bindBootstrap(fs *pflag.FlagSet, c *BootstrapConfig, f *bootstrapFlags) {
 	c.Kube.RequestTimeout = DefaultRequestTimeout
 	fs.StringVar(&c.Kube.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file; empty means in-cluster config, then $KUBECONFIG and ~/.kube/config")
 	fs.StringVar(&c.Kube.Context, "context", "", "the kubeconfig context to use (default: its current context)")
-	fs.StringVar(&c.ClusterName, "cluster-name", "", "name of this cluster (required): every resource is tagged and found again with it")
+	fs.StringVar(&c.Cluster, "cluster-name", "", "name of this cluster (required): every resource is tagged and found again with it")
 	fs.StringVar(&c.Region, "region", "", "AWS region (default: AWS_REGION or the shared config)")
 
 	fs.StringVar(&f.service, flagService, DefaultBootstrapService, "namespace/name of the ingress controller Service; when it exists, the NodePort of --service-port wins over --node-port")
 	fs.StringVar(&f.servicePort, flagServicePort, DefaultBootstrapServicePort, "name or number of the Service port whose NodePort receives traffic")
-	fs.StringVar(&c.BindingName, flagBindingName, "", "name of the binding in tags and the config file (default: the Service port)")
+	fs.StringVar(&c.Binding, flagBindingName, "", "name of the binding in tags and the config file (default: the Service port)")
 	fs.StringVar(&f.hcService, flagHealthCheckService, DefaultHealthCheckService, "namespace/name of the health-check NodePort Service, created when missing")
 	fs.StringVar(&c.HealthCheckServicePort, flagHealthCheckServicePort, DefaultHealthCheckServicePort, "name of the health-check Service's port")
 	fs.IntVar(&f.nodePort, "node-port", DefaultNodePort, "traffic NodePort, used while the ingress controller Service does not exist")
@@ -175,11 +138,11 @@ var (
 func (c *BootstrapConfig) fill(f bootstrapFlags, changed map[string]bool) error {
 	bad := func(flag, value, msg string) error { return &FieldError{"--" + flag, value, msg} }
 
-	if c.ClusterName == "" {
+	if c.Cluster == "" {
 		return bad("cluster-name", "", "required: the name of this cluster, written into every tag targetsync owns")
 	}
-	if len(validation.IsDNS1123Label(c.ClusterName)) > 0 {
-		return bad("cluster-name", c.ClusterName, "want a DNS label: lower-case letters, digits and '-'")
+	if len(validation.IsDNS1123Label(c.Cluster)) > 0 {
+		return bad("cluster-name", c.Cluster, "want a DNS label: lower-case letters, digits and '-'")
 	}
 	var err error
 	if c.Service, err = parseServiceName(f.service); err != nil {
@@ -189,11 +152,11 @@ func (c *BootstrapConfig) fill(f bootstrapFlags, changed map[string]bool) error 
 	if err := validatePort(c.ServicePort); err != nil {
 		return bad(flagServicePort, f.servicePort, err.Error())
 	}
-	if c.BindingName == "" {
-		c.BindingName = c.ServicePort.String()
+	if c.Binding == "" {
+		c.Binding = c.ServicePort.String()
 	}
-	if len(validation.IsDNS1123Label(c.BindingName)) > 0 {
-		return bad(flagBindingName, c.BindingName, "want a DNS label: lower-case letters, digits and '-'")
+	if len(validation.IsDNS1123Label(c.Binding)) > 0 {
+		return bad(flagBindingName, c.Binding, "want a DNS label: lower-case letters, digits and '-'")
 	}
 	if c.HealthCheckService, err = parseServiceName(f.hcService); err != nil {
 		return bad(flagHealthCheckService, f.hcService, err.Error())
@@ -246,7 +209,7 @@ func (c *BootstrapConfig) fillNames() error {
 	}{{flagLoadBalancerName, defaultLoadBalancerNameSuffix, &c.LoadBalancerName}, {flagTargetGroupName, defaultTargetGroupNameSuffix, &c.TargetGroupName}} {
 		explicit := *n.dst != ""
 		if !explicit {
-			*n.dst = c.ClusterName + n.suffix
+			*n.dst = c.Cluster + n.suffix
 		}
 		msg := ""
 		switch {
@@ -330,7 +293,7 @@ func (c *BootstrapConfig) fillSecurityGroups(f bootstrapFlags, changed map[strin
 
 // bindingSettings is the binding `targetsync run` keeps in sync for what bootstrap built.
 func (c BootstrapConfig) bindingSettings(targetGroupARN string) bindingSettings {
-	name := c.BindingName
+	name := c.Binding
 	if name == c.ServicePort.String() {
 		name = "" // the default, which run derives the same way
 	}
@@ -362,7 +325,7 @@ func (c *Config) AddBootstrapBinding(targetGroupARN string) error {
 // order people read them. Settings left at their defaults are left out.
 func (c BootstrapConfig) RunArgs(targetGroupARN string) []string {
 	b := c.bindingSettings(targetGroupARN)
-	args := []string{"--cluster-name", c.ClusterName,
+	args := []string{"--cluster-name", c.Cluster,
 		"--" + flagTargetGroupARN, b.TargetGroupARN, "--" + flagService, b.Service, "--" + flagServicePort, b.ServicePort.String()}
 	if b.BindingName != "" {
 		args = append(args, "--"+flagBindingName, b.BindingName)
@@ -419,7 +382,7 @@ type fileBinding struct {
 // built in the format --config reads; every other setting keeps its default.
 func (c BootstrapConfig) RunFile(targetGroupARN string) ([]byte, error) {
 	b := c.bindingSettings(targetGroupARN)
-	f := runFile{APIVersion: APIVersion, Kind: Kind, ClusterName: c.ClusterName, Bindings: []fileBinding{{
+	f := runFile{APIVersion: APIVersion, Kind: Kind, ClusterName: c.Cluster, Bindings: []fileBinding{{
 		BindingName: b.BindingName, TargetGroupARN: b.TargetGroupARN, Service: b.Service, ServicePort: b.ServicePort,
 		HealthCheckService: b.HealthCheckService, HealthCheckServicePort: b.HealthCheckServicePort, HealthCheckPath: b.HealthCheckPath,
 	}}}

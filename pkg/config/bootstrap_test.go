@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/targetsync/targetsync/pkg/bootstrap"
 	"github.com/targetsync/targetsync/pkg/config"
 	"github.com/targetsync/targetsync/pkg/sg"
 )
@@ -26,23 +27,25 @@ func TestParseBootstrapDefaultsAreTheSeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config.BootstrapConfig{
-		Kube:                   config.Kube{RequestTimeout: config.DefaultRequestTimeout},
-		ClusterName:            "prod",
-		Service:                types.NamespacedName{Namespace: "ingress-nginx", Name: "ingress-nginx-controller"},
-		ServicePort:            intstr.FromString("http"),
-		BindingName:            "http",
-		HealthCheckService:     types.NamespacedName{Namespace: "ingress-nginx", Name: "ingress-nginx-healthcheck"},
-		HealthCheckServicePort: "healthz",
-		NodePort:               30080,
-		HealthCheckNodePort:    30200,
-		HealthCheckPath:        "/healthz",
-		ListenerPort:           80,
-		DeregistrationDelay:    5 * time.Second,
-		Scheme:                 "internet-facing",
-		DeletionProtection:     true,
-		LoadBalancerName:       "prod-ingress",
-		TargetGroupName:        "prod-http",
-		Sources:                []sg.Source{{Kind: sg.SourceVPCCIDR}},
+		Kube: config.Kube{RequestTimeout: config.DefaultRequestTimeout},
+		Spec: bootstrap.Spec{
+			Cluster:                "prod",
+			Service:                types.NamespacedName{Namespace: "ingress-nginx", Name: "ingress-nginx-controller"},
+			ServicePort:            intstr.FromString("http"),
+			Binding:                "http",
+			HealthCheckService:     types.NamespacedName{Namespace: "ingress-nginx", Name: "ingress-nginx-healthcheck"},
+			HealthCheckServicePort: "healthz",
+			NodePort:               30080,
+			HealthCheckNodePort:    30200,
+			HealthCheckPath:        "/healthz",
+			ListenerPort:           80,
+			DeregistrationDelay:    5 * time.Second,
+			Scheme:                 "internet-facing",
+			DeletionProtection:     true,
+			LoadBalancerName:       "prod-ingress",
+			TargetGroupName:        "prod-http",
+			Sources:                []sg.Source{{Kind: sg.SourceVPCCIDR}},
+		},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -62,7 +65,7 @@ func TestParseBootstrapFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ServicePort != intstr.FromInt32(80) || got.BindingName != "80" || got.NodePort != 31000 || got.ListenerPort != 8080 ||
+	if got.ServicePort != intstr.FromInt32(80) || got.Binding != "80" || got.NodePort != 31000 || got.ListenerPort != 8080 ||
 		got.DeregistrationDelay != 30*time.Second || got.DeletionProtection || got.Region != "eu-west-1" || !got.DryRun {
 		t.Errorf("parsed %+v", got)
 	}
@@ -196,23 +199,25 @@ func TestBootstrapUsageListsEveryFlag(t *testing.T) {
 // bootstrapDefaults is what `targetsync bootstrap --cluster-name prod` builds.
 func bootstrapDefaults() config.BootstrapConfig {
 	return config.BootstrapConfig{
-		Kube:                   config.Kube{RequestTimeout: config.DefaultRequestTimeout},
-		ClusterName:            "prod",
-		Service:                ingressService,
-		ServicePort:            intstr.FromString("http"),
-		BindingName:            "http",
-		HealthCheckService:     types.NamespacedName{Namespace: "ingress-nginx", Name: "ingress-nginx-healthcheck"},
-		HealthCheckServicePort: "healthz",
-		NodePort:               config.DefaultNodePort,
-		HealthCheckNodePort:    config.DefaultHealthCheckNodePort,
-		HealthCheckPath:        config.DefaultHealthCheckPath,
-		ListenerPort:           config.DefaultListenerPort,
-		DeregistrationDelay:    config.DefaultDeregistrationDelay,
-		Scheme:                 config.SchemeInternetFacing,
-		DeletionProtection:     true,
-		LoadBalancerName:       "prod-ingress",
-		TargetGroupName:        "prod-http",
-		Sources:                []sg.Source{{Kind: sg.SourceVPCCIDR}},
+		Kube: config.Kube{RequestTimeout: config.DefaultRequestTimeout},
+		Spec: bootstrap.Spec{
+			Cluster:                "prod",
+			Service:                ingressService,
+			ServicePort:            intstr.FromString("http"),
+			Binding:                "http",
+			HealthCheckService:     types.NamespacedName{Namespace: "ingress-nginx", Name: "ingress-nginx-healthcheck"},
+			HealthCheckServicePort: "healthz",
+			NodePort:               config.DefaultNodePort,
+			HealthCheckNodePort:    config.DefaultHealthCheckNodePort,
+			HealthCheckPath:        config.DefaultHealthCheckPath,
+			ListenerPort:           config.DefaultListenerPort,
+			DeregistrationDelay:    config.DefaultDeregistrationDelay,
+			Scheme:                 config.SchemeInternetFacing,
+			DeletionProtection:     true,
+			LoadBalancerName:       "prod-ingress",
+			TargetGroupName:        "prod-http",
+			Sources:                []sg.Source{{Kind: sg.SourceVPCCIDR}},
+		},
 	}
 }
 
@@ -239,7 +244,7 @@ func TestRunBootstrap(t *testing.T) {
 			args: []string{"--bootstrap", "--cluster-name", "prod", "--service-port", "https", "--scheme", "internal"},
 			want: new(func() config.BootstrapConfig {
 				c := bootstrapDefaults()
-				c.ServicePort, c.BindingName, c.Scheme = intstr.FromString("https"), "https", config.SchemeInternal
+				c.ServicePort, c.Binding, c.Scheme = intstr.FromString("https"), "https", config.SchemeInternal
 				return c
 			}()),
 		},
@@ -255,7 +260,7 @@ func TestRunBootstrap(t *testing.T) {
 			want: new(func() config.BootstrapConfig {
 				c := bootstrapDefaults()
 				c.Kube.Kubeconfig, c.Kube.Context, c.Region = "/k", "staging", "eu-west-1"
-				c.Service, c.ServicePort, c.BindingName = types.NamespacedName{Namespace: "edge", Name: "nginx"}, intstr.FromInt32(443), "web"
+				c.Service, c.ServicePort, c.Binding = types.NamespacedName{Namespace: "edge", Name: "nginx"}, intstr.FromInt32(443), "web"
 				c.HealthCheckService, c.HealthCheckServicePort, c.HealthCheckPath = types.NamespacedName{Namespace: "edge", Name: "hc"}, "health", "/ready"
 				c.SecurityGroups, c.Sources = sg.GroupSelector{IDs: []string{"sg-1"}}, []sg.Source{{Kind: sg.SourceNLBPrivateIPs}}
 				c.NodePort, c.ListenerPort, c.DeletionProtection, c.DryRun = 31000, 443, false, true

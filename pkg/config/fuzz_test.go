@@ -180,7 +180,7 @@ func checkAccepted(t *testing.T, cmd string, cfg config.Config) {
 			fail("bindings[%d] in region %s, bindings[0] in %s, with security groups managed", i, b.Region(), cfg.Bindings[0].Region())
 		}
 	}
-	if b := cfg.Bootstrap; b != nil && (b.ClusterName != cfg.ClusterName || b.DeregistrationDelay%time.Second != 0 || !goodPort(b.ServicePort)) {
+	if b := cfg.Bootstrap; b != nil && (b.Cluster != cfg.ClusterName || b.DeregistrationDelay%time.Second != 0 || !goodPort(b.ServicePort)) {
 		fail("bootstrap %+v", *b)
 	}
 }

@@ -122,9 +122,7 @@ func (c *Controller) syncRules(ctx context.Context, apply bool) RulesOutcome {
 	}
 
 	now := c.opts.Clock.Now()
-	groups, _, err := c.sgIDs.get("groups", now, SlowReadTTL, func() ([]string, error) {
-		return s.Rules.ResolveGroups(ctx, s.Selector)
-	})
+	groups, err := c.SecurityGroupIDs(ctx)
 	if err != nil {
 		out.Err = fmt.Errorf("security groups: %w", err)
 		return out
@@ -242,4 +240,15 @@ func (c *Controller) recordRules(out RulesOutcome, start time.Time) {
 			c.opts.Recorder.Eventf(ref, "Warning", ReasonSyncFailed, "Security group sync failed: %v", out.Err)
 		}
 	}
+}
+
+// SecurityGroupIDs resolves the worker security groups through the cache the rule reconcile
+// reads, so a check made before the first reconcile costs it no read. It fails with
+// sg.ErrForeignGroup for a group another cluster owns.
+func (c *Controller) SecurityGroupIDs(ctx context.Context) ([]string, error) {
+	s := c.opts.SecurityGroups
+	ids, _, err := c.sgIDs.get("groups", c.opts.Clock.Now(), SlowReadTTL, func() ([]string, error) {
+		return s.Rules.ResolveGroups(ctx, s.Selector)
+	})
+	return ids, err
 }

@@ -294,6 +294,12 @@ func scopeOf(tg elb.TargetGroup) sg.Scope {
 	return s
 }
 
+// TargetGroupTags reads b's target group tags through the cache the syncs read, so a check made
+// before the first sync costs it no read.
+func (c *Controller) TargetGroupTags(ctx context.Context, b Binding) (map[string]string, error) {
+	return c.targetGroupTags(ctx, b, c.groups(b))
+}
+
 // targetGroupTags reads the target group's tags, reusing them for SlowReadTTL. A failed read
 // with an earlier one at hand goes on with the earlier one.
 func (c *Controller) targetGroupTags(ctx context.Context, b Binding, groups TargetGroups) (map[string]string, error) {

@@ -10,6 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 )
@@ -82,33 +83,8 @@ func applyTwice(t *testing.T, cp *controlPlane, dir, ns string) {
 
 	// Every rendered object is stored, in the namespace it was rendered for. kubectl get -k
 	// fails when one is missing.
-	versions := func() string {
-		r := kubectlAt(t, cp, "get", "-k", dir, "--no-headers",
-			"-o", "custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,VERSION:.metadata.resourceVersion")
-		if r.err != nil {
-			t.Fatalf("kubectl get -k %s:\n%s", dir, r)
-		}
-		return r.stdout
-	}
+	versions := storedAsRendered(t, cp, render(t, dir), "-k", dir)
 	before := versions()
-	var stored, want []string
-	for _, l := range strings.Split(strings.TrimSpace(before), "\n") {
-		if f := strings.Fields(l); len(f) == 4 {
-			stored = append(stored, f[0]+"/"+f[1]+"/"+f[2])
-		}
-	}
-	for _, o := range render(t, dir) {
-		objNS := o.GetNamespace()
-		if objNS == "" {
-			objNS = "<none>"
-		}
-		want = append(want, o.GetKind()+"/"+objNS+"/"+o.GetName())
-	}
-	sort.Strings(stored)
-	sort.Strings(want)
-	if !slices.Equal(stored, want) {
-		t.Errorf("stored objects:\n got %q\nwant %q", stored, want)
-	}
 
 	// Applying again changes nothing: no field is defaulted into a fight with the manifests.
 	// kubectl reports the PodDisruptionBudget "configured" on every apply (it always patches a
@@ -258,4 +234,39 @@ func TestOverlayInKubeSystemApplies(t *testing.T) {
 			t.Errorf("can %s %s? got %q, want %v (%v)", user, strings.Join(c.args, " "), strings.TrimSpace(r.stdout), c.want, r.stderr)
 		}
 	}
+}
+
+// storedAsRendered checks that `kubectl get WHAT` finds exactly objs, each in the namespace it
+// was rendered for, and returns what lists their resourceVersions, so that a second apply can
+// be seen to change nothing.
+func storedAsRendered(t *testing.T, cp *controlPlane, objs []unstructured.Unstructured, what ...string) func() string {
+	t.Helper()
+	versions := func() string {
+		args := append(append([]string{"get"}, what...), "--no-headers",
+			"-o", "custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,VERSION:.metadata.resourceVersion")
+		r := kubectlAt(t, cp, args...)
+		if r.err != nil {
+			t.Fatalf("kubectl %s:\n%s", strings.Join(args, " "), r)
+		}
+		return r.stdout
+	}
+	var stored, want []string
+	for _, l := range strings.Split(strings.TrimSpace(versions()), "\n") {
+		if f := strings.Fields(l); len(f) == 4 {
+			stored = append(stored, f[0]+"/"+f[1]+"/"+f[2])
+		}
+	}
+	for _, o := range objs {
+		ns := o.GetNamespace()
+		if ns == "" {
+			ns = "<none>"
+		}
+		want = append(want, o.GetKind()+"/"+ns+"/"+o.GetName())
+	}
+	sort.Strings(stored)
+	sort.Strings(want)
+	if !slices.Equal(stored, want) {
+		t.Errorf("stored objects:\n got %q\nwant %q", stored, want)
+	}
+	return versions
 }

@@ -353,11 +353,13 @@ func shippedClusterName(t *testing.T) string {
 }
 
 // isBootstrapCode reports whether rel (a path from the repository root, with slashes) is code
-// only `targetsync bootstrap` runs: pkg/bootstrap and the command's file(s) in pkg/app. `run` and
-// `plan` never reach it (TestRunAndPlanDoNotReachBootstrapCode).
+// only bootstrap runs, as `targetsync bootstrap` or `run --bootstrap`: pkg/bootstrap, and the
+// bootstrap file(s) of pkg/app (the command) and pkg/config (its flags). Plain `run` and `plan`
+// never reach it (TestRunAndPlanDoNotReachBootstrapCode).
 func isBootstrapCode(rel string) bool {
+	dir := path.Dir(rel)
 	return strings.HasPrefix(rel, "pkg/bootstrap/") ||
-		(path.Dir(rel) == "pkg/app" && strings.HasPrefix(path.Base(rel), "bootstrap"))
+		((dir == "pkg/app" || dir == "pkg/config") && strings.HasPrefix(path.Base(rel), "bootstrap"))
 }
 
 // runtimeActions are the AWS calls `run` and `plan` can make: everything under pkg/ but the

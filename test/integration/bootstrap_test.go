@@ -14,15 +14,16 @@ import (
 	"github.com/targetsync/targetsync/internal/testenv"
 )
 
-// runBootstrap starts `run --bootstrap` against the fixture: the setup is named after the
-// cluster (test-ingress, test-http) and lives in the fixture's subnets.
-func (f *fixture) runBootstrap() *testenv.Process {
+// runBootstrap starts `run --bootstrap` against the fixture, serving metrics on metrics (or "0"):
+// the setup is named after the cluster (test-ingress, test-http) and lives in the fixture's
+// subnets.
+func (f *fixture) runBootstrap(metrics string) *testenv.Process {
 	f.t.Helper()
 	p := testenv.Start("run", "--bootstrap",
 		"--kubeconfig", kube.Kubeconfig, "--cluster-name", clusterName,
 		"--service", f.ns+"/ingress-nginx-controller", "--health-check-service", f.ns+"/ingress-nginx-healthcheck",
 		"--subnet", f.nlb.SubnetIDs[0], "--subnet", f.nlb.SubnetIDs[1],
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--log-level", "info")
+		"--metrics-bind-address", metrics, "--health-probe-bind-address", "0", "--log-level", "info")
 	f.t.Cleanup(func() { p.Stop() })
 	return p
 }
@@ -52,7 +53,7 @@ func TestRunBootstrapBuildsTheSetupThenKeepsItInSync(t *testing.T) {
 	f.node("w1", "10.0.1.211")
 	f.node("w2", "10.0.1.212")
 
-	p := f.runBootstrap()
+	p := f.runBootstrap("0")
 	arn := f.bootstrappedTargetGroup()
 	eventually(t, 60*time.Second, "nodes registered in the bootstrapped target group", func() (bool, string) {
 		got, err := f.aws.Targets(f.ctx, arn)
@@ -88,11 +89,20 @@ func TestRunBootstrapBuildsTheSetupThenKeepsItInSync(t *testing.T) {
 		t.Fatalf("run --bootstrap exited %d:\n%s", code, p.Output())
 	}
 
-	// Again: everything is found, nothing is created, and the targets stay.
+	// Again: everything is found, nothing is created, and the targets stay. The counts are read
+	// once a sync of the target group has ended, so a wrong deregistration would have landed.
 	proxy.ResetCounts()
-	again := f.runBootstrap()
-	eventually(t, 60*time.Second, "second start syncing", func() (bool, string) {
-		return strings.Contains(again.Output(), "bootstrap done"), again.Output()
+	addr, err := testenv.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := f.runBootstrap(addr)
+	eventually(t, 60*time.Second, "a sync after the second start", func() (bool, string) {
+		m, err := tryScrape(addr)
+		if err != nil {
+			return false, err.Error()
+		}
+		return syncs(m, clusterName+"-http") >= 1, again.Output()
 	})
 	for _, op := range []string{"CreateLoadBalancer", "CreateTargetGroup", "CreateListener", "DeregisterTargets"} {
 		if n := proxy.Count(op); n != 0 {
