@@ -174,13 +174,17 @@ func (p *Proxy) registerTargets(w http.ResponseWriter, c *call) {
 		return
 	}
 	resp, err := p.forward(c, c.body)
-	if err == nil && resp.ok() {
+	if err != nil || !resp.ok() {
+		p.keepView(arn, nil) // moto may have done part of it
+	} else {
 		after, known := applied(before, ts)
 		if !known {
+			p.keepView(arn, nil)
 			var aerr error
 			after, aerr = p.motoTargets(c, arn)
 			known = aerr == nil
 		}
+		p.keepView(arn, after)
 		p.mu.Lock()
 		p.recordRegistered(g, ts, before, after, known)
 		p.mu.Unlock()
@@ -280,14 +284,24 @@ func (p *Proxy) deregisterTargets(w http.ResponseWriter, c *call) {
 	if len(send) > 0 {
 		resp, err = p.forward(c, c.withTargets(send))
 	}
-	if err == nil && resp.ok() {
-		p.mu.Lock()
-		back := p.recordDeregistered(g, ts, send)
-		p.mu.Unlock()
-		for _, t := range back {
-			_ = p.motoRegister(c, arn, t) // best effort; reconcile forgets it if this failed
+	if err != nil || !resp.ok() {
+		p.keepView(arn, nil)
+		p.reply(w, resp, err)
+		return
+	}
+	p.mu.Lock()
+	back := p.recordDeregistered(g, ts, send)
+	p.mu.Unlock()
+	after := before
+	for _, t := range send {
+		delete(after, t.ID) // moto drops the Id whatever the port
+	}
+	for _, t := range back {
+		if p.motoRegister(c, arn, t) == nil { // best effort; reconcile forgets it if this failed
+			after[t.ID] = t.Port
 		}
 	}
+	p.keepView(arn, after)
 	p.reply(w, resp, err)
 }
 

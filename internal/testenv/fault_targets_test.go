@@ -3,6 +3,7 @@
 package testenv
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -115,9 +116,21 @@ func TestRejectTarget(t *testing.T) {
 }
 
 // moto keys targets by Id: registering ip:b overwrites ip:a, and deregistering ip:a drops ip:b.
-// Through the proxy, as in AWS, they are two targets.
+// Through the proxy, as in AWS, they are two targets, whether the proxy reads moto's view of the
+// group before each write or keeps it from its own writes (KeepMotoViews).
 func TestTargetsAreKeyedByIdAndPort(t *testing.T) {
-	w := newWorld(t)
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("KeepMotoViews=%t", keep), func(t *testing.T) {
+			w := newWorld(t)
+			if keep {
+				w.proxy.KeepMotoViews()
+			}
+			testTargetsAreKeyedByIdAndPort(t, w)
+		})
+	}
+}
+
+func testTargetsAreKeyedByIdAndPort(t *testing.T, w *world) {
 	c := w.client(1)
 	if err := w.register(c, 30080, "10.0.1.1"); err != nil {
 		t.Fatal(err)

@@ -50,6 +50,8 @@ type Proxy struct {
 	initialFor   time.Duration
 	drainFor     time.Duration
 	groups       map[string]*group // target group ARN -> what AWS would know that moto does not
+	keepViews    bool
+	views        map[string]map[string]string // target group ARN -> moto's Id -> Port, if keepViews
 	timed        []Call
 	changes      []Change
 }
@@ -76,6 +78,7 @@ func StartProxy(upstream string) (*Proxy, error) {
 		rejected: map[string]Fault{},
 		health:   map[string]string{},
 		groups:   map[string]*group{},
+		views:    map[string]map[string]string{},
 	}
 	p.server = &http.Server{Handler: http.HandlerFunc(p.serve)}
 	go func() { _ = p.server.Serve(ln) }()
@@ -271,6 +274,7 @@ func (p *Proxy) ResetAll() {
 	p.faults, p.holds, p.rejected = map[string]*faultRule{}, map[string]*gate{}, map[string]Fault{}
 	p.quota, p.vpc, p.health = 0, nil, map[string]string{}
 	p.initialFor, p.drainFor, p.groups = 0, 0, map[string]*group{}
+	p.keepViews, p.views = false, map[string]map[string]string{}
 }
 
 // Mutations is the number of calls that change ELB or EC2 state.
