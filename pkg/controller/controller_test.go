@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -303,5 +304,52 @@ func TestHealthyFailsWhenASyncHangsPastItsTimeout(t *testing.T) {
 	<-done
 	if err := h.ctrl.Healthy(); err != nil {
 		t.Errorf("unhealthy after the sync ended: %v", err)
+	}
+}
+
+// A sync that changes a few targets tells each node; one that changes many (a start, a burst)
+// records only the Service's Event, so it does not queue hundreds of API writes.
+func TestNodeEventsAreBoundedPerSync(t *testing.T) {
+	ips := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("10.0.%d.%d", i/250, i%250+1))
+		}
+		return out
+	}
+	tests := []struct {
+		name       string
+		register   int
+		wantEvents int // on Nodes
+	}{
+		{name: "one node", register: 1, wantEvents: 1},
+		{name: "at the bound", register: maxNodeEvents, wantEvents: maxNodeEvents},
+		{name: "over the bound", register: maxNodeEvents + 1, wantEvents: 0},
+		{name: "a start of 1,000", register: 1000, wantEvents: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			h.events = record.NewFakeRecorder(2000)
+			h.ctrl.opts.Recorder = h.events
+			h.snaps.set(snapshot(30080, ips(tt.register)...), nil)
+			out := h.ctrl.Sync(context.Background(), h.ctrl.bindings["http"], true)
+			if out.Err != nil || len(out.Applied.Registered) != tt.register {
+				t.Fatalf("sync: registered %d, err %v; want %d", len(out.Applied.Registered), out.Err, tt.register)
+			}
+			close(h.events.Events)
+			var onNodes, onService int
+			for e := range h.events.Events {
+				switch {
+				case strings.Contains(e, "TargetsRegistered Registered 10."):
+					onNodes++
+				case strings.Contains(e, fmt.Sprintf("TargetsRegistered Registered %d targets in target group web-http", tt.register)):
+					onService++
+				}
+			}
+			if onNodes != tt.wantEvents || onService != 1 {
+				t.Errorf("Events: %d on Nodes, %d on the Service; want %d and 1", onNodes, onService, tt.wantEvents)
+			}
+		})
 	}
 }

@@ -101,6 +101,13 @@ func (c *Controller) recordMetrics(m *metrics.Metrics, tg string, out Outcome, t
 	}
 }
 
+// maxNodeEvents bounds the Events one sync records on Nodes. A start or a burst changes
+// hundreds of targets at once: an Event each would be as many API writes, queued behind the
+// client's rate limit for minutes (1,000 nodes: most of the idle CPU after a start), while the
+// Service's Event already carries the count and the log names every target. Rejections name
+// their first maxNodeEvents nodes; the log and targetsync_rejected_targets have them all.
+const maxNodeEvents = 10
+
 func (c *Controller) recordEvents(b Binding, out Outcome, log *zap.Logger) {
 	tg := b.TargetGroupName()
 	ref := b.serviceRef()
@@ -115,23 +122,28 @@ func (c *Controller) recordEvents(b Binding, out Outcome, log *zap.Logger) {
 		rec.Eventf(ref, corev1.EventTypeNormal, ReasonHealthCheckModified, "Health check of target group %s set to %s", tg, out.Plan.HealthCheck.To)
 	}
 	nodes := nodesByIP(out)
-	// Each node whose target changed is told which and why, as plan says it.
-	for _, t := range out.Applied.Registered {
-		if n, ok := nodes[t.IP]; ok {
-			rec.Eventf(nodeRef(n), corev1.EventTypeNormal, ReasonTargetsRegistered,
-				"Registered %s in target group %s: %s", t, tg, registerReason)
+	// Each node whose target changed is told which and why, as plan says it, unless the sync
+	// changed more targets than maxNodeEvents: then the Service's Event carries the count.
+	if len(out.Applied.Registered) <= maxNodeEvents {
+		for _, t := range out.Applied.Registered {
+			if n, ok := nodes[t.IP]; ok {
+				rec.Eventf(nodeRef(n), corev1.EventTypeNormal, ReasonTargetsRegistered,
+					"Registered %s in target group %s: %s", t, tg, registerReason)
+			}
 		}
 	}
-	for _, t := range out.Applied.Deregistered {
-		if n, ok := nodes[t.IP]; ok {
-			rec.Eventf(nodeRef(n), corev1.EventTypeNormal, ReasonTargetsDeregistered,
-				"Deregistered %s from target group %s: %s", t, tg, whyDeregister(nodes, t, out))
+	if len(out.Applied.Deregistered) <= maxNodeEvents {
+		for _, t := range out.Applied.Deregistered {
+			if n, ok := nodes[t.IP]; ok {
+				rec.Eventf(nodeRef(n), corev1.EventTypeNormal, ReasonTargetsDeregistered,
+					"Deregistered %s from target group %s: %s", t, tg, whyDeregister(nodes, t, out))
+			}
 		}
 	}
-	for _, r := range out.Applied.Rejected {
+	for i, r := range out.Applied.Rejected {
 		log.Warn("target rejected by AWS", zap.String("ip", r.Target.IP.String()), zap.Int32("port", r.Target.Port),
 			zap.String("code", r.Code), zap.String("message", r.Message))
-		if n, ok := nodes[r.Target.IP]; ok {
+		if n, ok := nodes[r.Target.IP]; ok && i < maxNodeEvents {
 			rec.Eventf(nodeRef(n), corev1.EventTypeWarning, ReasonTargetRejected,
 				"Target group %s rejected target %s: %s: %s", tg, r.Target, r.Code, r.Message)
 		}
