@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -194,8 +196,12 @@ func controllerBinding(b config.Binding, cfg config.Config) controller.Binding {
 	return controller.Binding{Name: b.Name, TargetGroupARN: b.TargetGroupARN(), Query: q, HealthCheckPath: b.HealthCheckPath}
 }
 
-// targetQuota is AWS's default limit of targets per target group.
-const targetQuota = 1000
+// AWS's default target quotas: per target group, and per Availability Zone per Network Load
+// Balancer (with cross-zone load balancing on, per load balancer whatever the zones).
+const (
+	targetQuota     = 1000
+	zoneTargetQuota = 500
+)
 
 // capacity is the healthy-capacity guard the flags ask for.
 func capacity(cfg config.Config) controller.Capacity {
@@ -248,13 +254,36 @@ func checkBindings(w *wiring, cfg config.Config, log *zap.Logger) error {
 			return err
 		case errors.Is(err, informer.ErrService):
 			return fmt.Errorf("bindings[%d] (%s): %w", i, b.Name, err)
-		case err == nil && len(snap.Targets) > targetQuota:
-			log.Warn("more nodes are targets than a target group holds; the rest will wait for room",
-				zap.String("binding", b.Name), zap.Int("desiredTargets", len(snap.Targets)), zap.Int("targetGroupQuota", targetQuota),
-				zap.String("fix", "--targets=ingress-nodes (only nodes running the ingress controller), or a nodeSelector per binding"))
+		case err == nil:
+			warnQuotas(log, b.Name, snap.Targets)
 		}
 	}
 	return nil
+}
+
+// quotaFix is what to do about a binding that wants more targets than AWS allows.
+const quotaFix = "--targets=ingress-nodes (only nodes running the ingress controller), or a nodeSelector per binding"
+
+// warnQuotas warns when the desired targets exceed AWS's default quota of targets per target
+// group, or of targets per Availability Zone (by the nodes' zone label).
+func warnQuotas(log *zap.Logger, binding string, targets []informer.Node) {
+	log = log.With(zap.String("binding", binding))
+	if len(targets) > targetQuota {
+		log.Warn("more nodes are targets than a target group holds; the rest will wait for room",
+			zap.Int("desiredTargets", len(targets)), zap.Int("targetGroupQuota", targetQuota), zap.String("fix", quotaFix))
+	}
+	perZone := map[string]int{}
+	for _, n := range targets {
+		if n.Zone != "" {
+			perZone[n.Zone]++
+		}
+	}
+	for _, zone := range slices.Sorted(maps.Keys(perZone)) {
+		if n := perZone[zone]; n > zoneTargetQuota {
+			log.Warn("more targets in one Availability Zone than a Network Load Balancer allows; AWS will refuse the rest",
+				zap.String("zone", zone), zap.Int("desiredTargets", n), zap.Int("zoneQuota", zoneTargetQuota), zap.String("fix", quotaFix))
+		}
+	}
 }
 
 func lead(ctx context.Context, cfg config.Config, kube kubernetes.Interface, log *zap.Logger, m *metrics.Metrics,

@@ -342,7 +342,8 @@ func TestOnNodeAnyBinding(t *testing.T) {
 	}
 }
 
-// The cache keeps the labels the rules read, and nothing else of a node's labels.
+// The cache keeps the labels the rules read and the zone (for the per-zone quota check), and
+// nothing else of a node's labels.
 func TestStripperKeepsTheLabelsTheRulesRead(t *testing.T) {
 	sel, err := labels.Parse("!node-role.kubernetes.io/control-plane,pool in (web)")
 	if err != nil {
@@ -350,6 +351,7 @@ func TestStripperKeepsTheLabelsTheRulesRead(t *testing.T) {
 	}
 	rules := Rules{Selector: sel}
 	n := testNode("1", "10.0.1.1", label("pool", "web"), label("topology.kubernetes.io/zone", "us-east-1a"),
+		label("topology.kubernetes.io/region", "us-east-1"), label("node.kubernetes.io/instance-type", "m5.large"),
 		label(LabelExcludeFromLB, "true"))
 	n.Status.Conditions = append([]corev1.NodeCondition{{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse}}, n.Status.Conditions...)
 	before := rules.Evaluate(n)
@@ -358,7 +360,7 @@ func TestStripperKeepsTheLabelsTheRulesRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := obj.(*corev1.Node)
-	want := map[string]string{"pool": "web", LabelExcludeFromLB: "true"}
+	want := map[string]string{"pool": "web", LabelExcludeFromLB: "true", "topology.kubernetes.io/zone": "us-east-1a"}
 	if diff := cmp.Diff(want, got.Labels); diff != "" {
 		t.Errorf("labels kept (-want +got):\n%s", diff)
 	}

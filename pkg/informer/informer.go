@@ -251,10 +251,10 @@ func asService(obj any) *corev1.Service {
 
 // stripper is strip that also drops the labels rules never read: a cloud node carries a dozen
 // or more, half of what is left of a Node after strip. It keeps the keys rules.Selector names
-// and LabelExcludeFromLB. Anything that evaluates another selector against cached Nodes must
+// and LabelExcludeFromLB, and the zone label (for the per-zone quota check). Anything that evaluates another selector against cached Nodes must
 // add that selector's keys here.
 func stripper(rules ...Rules) cache.TransformFunc {
-	keep := map[string]bool{LabelExcludeFromLB: true}
+	keep := map[string]bool{LabelExcludeFromLB: true, corev1.LabelTopologyZone: true}
 	for _, r := range rules {
 		if r.Selector == nil {
 			continue

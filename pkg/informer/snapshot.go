@@ -47,6 +47,9 @@ type Node struct {
 	// Reason is empty for targets and says why the node is not one otherwise.
 	Reason string
 	Ready  bool
+	// Zone is the node's topology.kubernetes.io/zone label: the Availability Zone its target
+	// counts against in AWS's per-zone target quota. Empty if unlabelled.
+	Zone string
 }
 
 // Snapshot is what the cluster says one target group should look like.
@@ -136,7 +139,7 @@ func (s *Source) Snapshot(q Query) (Snapshot, error) {
 		if v.Eligible() && serving != nil && !serving[n.Name] {
 			v.Reason = ReasonNoIngressPod
 		}
-		node := Node{Name: n.Name, IP: v.IP, Reason: v.Reason, Ready: v.Ready}
+		node := Node{Name: n.Name, IP: v.IP, Reason: v.Reason, Ready: v.Ready, Zone: n.Labels[corev1.LabelTopologyZone]}
 		if v.Eligible() {
 			snap.Targets = append(snap.Targets, node)
 		} else {
