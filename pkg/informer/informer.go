@@ -250,9 +250,10 @@ func asService(obj any) *corev1.Service {
 }
 
 // stripper is strip that also drops the labels rules never read: a cloud node carries a dozen
-// or more, half of what is left of a Node after strip. It keeps the keys rules.Selector names
-// and LabelExcludeFromLB, and the zone label (for the per-zone quota check). Anything that evaluates another selector against cached Nodes must
-// add that selector's keys here.
+// or more, half of what is left of a Node after strip. It keeps the keys rules.Selector names,
+// LabelExcludeFromLB and the zone label (for the per-zone quota check), in maps shared between
+// nodes with the same ones (labelSets). Anything that evaluates another selector against cached
+// Nodes must add that selector's keys here.
 func stripper(rules ...Rules) cache.TransformFunc {
 	keep := map[string]bool{LabelExcludeFromLB: true, corev1.LabelTopologyZone: true}
 	for _, r := range rules {
@@ -265,19 +266,10 @@ func stripper(rules ...Rules) cache.TransformFunc {
 			}
 		}
 	}
+	sets := newLabelSets()
 	return func(obj any) (any, error) {
 		if n, ok := obj.(*corev1.Node); ok {
-			// A new map: a map never shrinks, so deleting from it would keep its size.
-			var kept map[string]string
-			for k, v := range n.Labels {
-				if keep[k] {
-					if kept == nil {
-						kept = make(map[string]string, 1)
-					}
-					kept[k] = v
-				}
-			}
-			n.Labels = kept
+			n.Labels = sets.kept(n.Labels, keep)
 		}
 		return strip(obj)
 	}
