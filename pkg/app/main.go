@@ -69,8 +69,8 @@ health-check port and the worker security-group rules in line, and builds the se
 	root.SetErr(stderr)
 	// Our own --version rather than cobra's: a version template would link text/template, whose
 	// method calls by name keep every exported method of every type in the binary (the whole EC2
-	// client: 95 MB instead of 40).
-	root.Flags().Bool("version", false, "print the version")
+	// client: 95 MB instead of 38).
+	root.Flags().BoolP("version", "v", false, "print the version")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 
 	root.AddCommand(

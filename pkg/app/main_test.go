@@ -23,6 +23,7 @@ func TestMainCommands(t *testing.T) {
 		{name: "no command prints the usage on stderr", args: nil, code: ExitError, err: "Available Commands:"},
 		{name: "version", args: []string{"version"}, exactOut: "targetsync test\n"},
 		{name: "--version", args: []string{"--version"}, exactOut: "targetsync test\n"},
+		{name: "-v", args: []string{"-v"}, exactOut: "targetsync test\n"},
 		{name: "help version is the version command's help", args: []string{"help", "version"}, out: "Usage:\n  targetsync version", notOut: "Available Commands"},
 		{name: "version --help is help, not the version", args: []string{"version", "--help"}, out: "Print the version", notOut: "targetsync test\n"},
 		{name: "help run lists run's flags", args: []string{"help", "run"}, out: "--leader-elect-lease-duration duration"},
