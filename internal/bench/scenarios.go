@@ -125,8 +125,13 @@ func (b *bench) coldStarts(ctx context.Context) (*process, error) {
 	return p, p.waitQuiet(ctx, 0, timeout)
 }
 
-// idle counts what o.IdleResyncs resyncs with nothing changing cost.
+// idle counts what o.IdleResyncs resyncs with nothing changing cost. The window starts and
+// ends while no sync is talking to AWS, so it holds every call of the syncs it counts and no
+// call of a sync it does not.
 func (b *bench) idle(ctx context.Context, p *process) error {
+	if err := b.awsQuiet(ctx); err != nil {
+		return err
+	}
 	b.proxy.ResetCounts()
 	u0, err := p.usage()
 	if err != nil {
@@ -139,6 +144,9 @@ func (b *bench) idle(ctx context.Context, p *process) error {
 	// Not a word to the binary meanwhile: scraping its metrics costs it CPU too.
 	t0 := time.Now()
 	if err := pause(ctx, time.Duration(b.o.IdleResyncs)*b.o.Resync+b.o.Resync/2); err != nil {
+		return err
+	}
+	if err := b.awsQuiet(ctx); err != nil {
 		return err
 	}
 	u1, err := p.usage()
@@ -164,6 +172,34 @@ func (b *bench) idle(ctx context.Context, p *process) error {
 	})
 	return nil
 }
+
+// awsQuiet waits until no call is in flight at the test AWS and the last one ended quietGap
+// ago or more: a sync that called AWS has then been counted in the binary's metrics. Without it
+// a window that ends while a resync reads the group counts the resync's calls but not the
+// resync. It asks the proxy, never the binary.
+func (b *bench) awsQuiet(ctx context.Context) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		started := 0
+		for _, n := range b.proxy.Counts() {
+			started += n
+		}
+		ended := b.proxy.Timed()
+		if started == len(ended) && (len(ended) == 0 || time.Since(ended[len(ended)-1].End) >= quietGap) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the test AWS was never quiet for %s within %s", quietGap, timeout)
+		}
+		if err := pause(ctx, 10*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// quietGap is how long after its last AWS call a sync has surely ended and been counted: what
+// is left of it then is a plan and a metric update.
+const quietGap = 200 * time.Millisecond
 
 // heartbeat has o.Heartbeat nodes re-post their status every o.HeartbeatEvery, as kubelets do.
 func (b *bench) heartbeat(ctx context.Context, p *process) error {
