@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/targetsync/targetsync/internal/fakenode"
+	"github.com/targetsync/targetsync/internal/testenv"
 )
 
 // nodeJSONBytes is the mean size of the nodes' JSON over n of them.
@@ -50,28 +50,12 @@ func createNode(ctx context.Context, c kubernetes.Interface, i int) (time.Time, 
 // time each became a target.
 func createNodes(ctx context.Context, c kubernetes.Interface, from, to, workers int) ([]time.Time, error) {
 	at := make([]time.Time, to-from)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := range workers {
-		wg.Go(func() {
-			for i := range next {
-				if errs[w] != nil {
-					continue
-				}
-				at[i-from], errs[w] = createNode(ctx, c, i)
-			}
-		})
-	}
-	for i := from; i < to; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	err := testenv.Parallel(to-from, workers, func(k int) (err error) {
+		at[k], err = createNode(ctx, c, from+k)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return at, nil
 }
@@ -80,35 +64,21 @@ func createNodes(ctx context.Context, c kubernetes.Interface, from, to, workers 
 // and keeps the updated objects.
 func heartbeat(ctx context.Context, c kubernetes.Interface, nodes []*corev1.Node, workers int) error {
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := range workers {
-		wg.Go(func() {
-			for i := range next {
-				if errs[w] != nil {
-					continue
-				}
-				n := nodes[i].DeepCopy()
-				for j := range n.Status.Conditions {
-					n.Status.Conditions[j].LastHeartbeatTime = now
-				}
-				nodes[i], errs[w] = c.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
-				if errs[w] != nil {
-					nodes[i] = n
-				}
-			}
-		})
-	}
-	for i := range nodes {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return fmt.Errorf("heartbeat: %w", err)
+	err := testenv.Parallel(len(nodes), workers, func(i int) error {
+		n := nodes[i].DeepCopy()
+		for j := range n.Status.Conditions {
+			n.Status.Conditions[j].LastHeartbeatTime = now
 		}
+		updated, err := c.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		if err != nil {
+			nodes[i] = n
+			return err
+		}
+		nodes[i] = updated
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
 	}
 	return nil
 }

@@ -178,13 +178,14 @@ func (p *Proxy) registerTargets(w http.ResponseWriter, c *call) {
 		p.keepView(arn, nil) // moto may have done part of it
 	} else {
 		after, known := applied(before, ts)
-		if !known {
+		if known {
+			p.keepView(arn, after)
+		} else { // read it again; motoTargets keeps what it reads
 			p.keepView(arn, nil)
 			var aerr error
 			after, aerr = p.motoTargets(c, arn)
 			known = aerr == nil
 		}
-		p.keepView(arn, after)
 		p.mu.Lock()
 		p.recordRegistered(g, ts, before, after, known)
 		p.mu.Unlock()

@@ -353,3 +353,34 @@ func TestNodeEventsAreBoundedPerSync(t *testing.T) {
 		})
 	}
 }
+
+// Rejections are told to the first maxNodeEvents nodes of a sync; the log has them all.
+func TestRejectionEventsAreBoundedPerSync(t *testing.T) {
+	for _, n := range []int{3, maxNodeEvents + 5} {
+		t.Run(fmt.Sprint(n, " rejected"), func(t *testing.T) {
+			h := newHarness(t, Options{})
+			h.events = record.NewFakeRecorder(100)
+			h.ctrl.opts.Recorder = h.events
+			h.groups.rejectAll = true
+			var ips []string
+			for i := range n {
+				ips = append(ips, fmt.Sprintf("10.0.0.%d", i+1))
+			}
+			h.snaps.set(snapshot(30080, ips...), nil)
+			out := h.ctrl.Sync(context.Background(), h.ctrl.bindings["http"], true)
+			if len(out.Applied.Rejected) != n {
+				t.Fatalf("sync: %d rejected, want %d (err %v)", len(out.Applied.Rejected), n, out.Err)
+			}
+			close(h.events.Events)
+			got := 0
+			for e := range h.events.Events {
+				if strings.Contains(e, "TargetRejected") {
+					got++
+				}
+			}
+			if want := min(n, maxNodeEvents); got != want {
+				t.Errorf("%d TargetRejected Events, want %d", got, want)
+			}
+		})
+	}
+}

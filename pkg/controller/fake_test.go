@@ -38,7 +38,9 @@ type fakeGroups struct {
 	describeErr error
 	tagsErr     error
 	applyErr    error
-	describes   int
+	// rejectAll makes Apply reject every registration, as AWS does targets it will not accept.
+	rejectAll bool
+	describes int
 	// settingsReads counts DescribeSettings; describes counts target reads.
 	settingsReads int
 	applies       []elb.Plan
@@ -97,6 +99,14 @@ func (f *fakeGroups) Apply(_ context.Context, _ string, p elb.Plan) (elb.Result,
 		if !gone[o.Target] {
 			kept = append(kept, o)
 		}
+	}
+	if f.rejectAll {
+		var rejected []elb.Rejection
+		for _, t := range p.Register {
+			rejected = append(rejected, elb.Rejection{Target: t, Code: "InvalidTarget", Message: "not accepted"})
+		}
+		f.group.Targets = kept
+		return elb.Result{Deregistered: p.Deregister, Rejected: rejected}, nil
 	}
 	for _, t := range p.Register {
 		kept = append(kept, elb.Observed{Target: t, State: elb.StateInitial})

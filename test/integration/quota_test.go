@@ -3,8 +3,9 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,27 +29,18 @@ func TestStartUpWarnsAboutTheZoneQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	zones := map[string]int{"us-east-1a": 501, "us-east-1b": 3}
-	var wg sync.WaitGroup
-	errs := make(chan error, 504)
-	sem := make(chan struct{}, 8)
-	k := 0
-	for zone, n := range zones {
-		for range n {
-			name, ip := fmt.Sprintf("z%d", k), fmt.Sprintf("10.0.%d.%d", 100+k/250, k%250+1)
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				errs <- testenv.CreateNode(f.ctx, client, name, ip, func(n *corev1.Node) { n.Labels[corev1.LabelTopologyZone] = zone })
-			})
-			k++
+	var nodes []string // zone of each node
+	for _, zone := range slices.Sorted(maps.Keys(zones)) {
+		for range zones[zone] {
+			nodes = append(nodes, zone)
 		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	err = testenv.Parallel(len(nodes), 8, func(k int) error {
+		return testenv.CreateNode(f.ctx, client, fmt.Sprintf("z%d", k), fmt.Sprintf("10.0.%d.%d", 100+k/250, k%250+1),
+			func(n *corev1.Node) { n.Labels[corev1.LabelTopologyZone] = nodes[k] })
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	p := f.start("--log-format", "json")
 	eventually(t, time.Minute, "all 504 nodes registered", func() (bool, string) {
