@@ -86,12 +86,7 @@ func (c Capacity) guard(p elb.Plan, current elb.TargetGroup, snap informer.Snaps
 	for _, o := range current.Targets {
 		state[o.Target] = o.State
 	}
-	known := make(map[netip.Addr]bool, len(snap.Targets)+len(snap.Skipped))
-	for _, n := range slices.Concat(snap.Targets, snap.Skipped) {
-		if n.IP.IsValid() {
-			known[n.IP] = true
-		}
-	}
+	known := knownIPs(snap)
 	wanted := make(map[netip.Addr]bool, len(snap.Targets))
 	for _, n := range snap.Targets {
 		wanted[n.IP] = true
@@ -113,6 +108,17 @@ func (c Capacity) guard(p elb.Plan, current elb.TargetGroup, snap informer.Snaps
 	}
 	g.Plan.Deregister = keep
 	return g
+}
+
+// knownIPs are the addresses of the nodes the API server has, targets or not.
+func knownIPs(snap informer.Snapshot) map[netip.Addr]bool {
+	known := make(map[netip.Addr]bool, len(snap.Targets)+len(snap.Skipped))
+	for _, n := range slices.Concat(snap.Targets, snap.Skipped) {
+		if n.IP.IsValid() {
+			known[n.IP] = true
+		}
+	}
+	return known
 }
 
 // healthyTargets counts the registered targets AWS reports healthy.

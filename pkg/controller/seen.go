@@ -8,12 +8,19 @@ import (
 	"github.com/targetsync/targetsync/pkg/informer"
 )
 
-// A sync that answers a node joining writes without reading first. Registering is idempotent
-// and takes nothing out of service, so it may be planned from the target group as the last
-// read showed it, with the changes applied since: at worst a target is sent that is already
-// there. Everything else — a deregistration, a port move, a health-check change — is planned
-// from a fresh read, as are the checks that guard it. The ownership check is the same either
-// way (the tags). The sync after a registration, which every change is followed by, reads.
+// A sync that answers a node joining or being deleted writes without reading first, when
+// nothing it decides depends on what AWS holds now. It plans from the target group as the last
+// read showed it, with the changes applied since:
+//   - registering is idempotent and takes nothing out of service: at worst a target is sent
+//     that is already there;
+//   - the target of a node deleted from the API server goes whatever its health (the capacity
+//     guard never holds it back: its machine is gone), so a fresh read could not change that
+//     decision either. The never-empty rule still applies, checked against the same view.
+//
+// Everything else — taking out a node that still exists (the guard weighs it against the
+// healthy targets now), a port move, a health-check change — is planned from a fresh read, as
+// are the checks that guard it. The ownership check is the same either way (the tags). The sync
+// after a change, which every change is followed by, reads.
 
 // seenGroup is a binding's target group as last read, with the changes applied since.
 type seenGroup struct {
@@ -21,9 +28,9 @@ type seenGroup struct {
 	group elb.TargetGroup
 }
 
-// seenForRegistration returns the target group as last seen when that is younger than a
-// resync period and the cluster asks only for targets to be added to it.
-func (c *Controller) seenForRegistration(b Binding, st *bindingState, snap informer.Snapshot, desired []elb.Target) (elb.TargetGroup, bool) {
+// fromSeen returns the target group as last seen when that is younger than a resync period and
+// the plan from it is one that needs no fresh read (plannableFromSeen).
+func (c *Controller) fromSeen(b Binding, st *bindingState, snap informer.Snapshot, desired []elb.Target) (elb.TargetGroup, bool) {
 	now := c.opts.Clock.Now()
 	st.mu.Lock()
 	s := st.seen
@@ -34,15 +41,23 @@ func (c *Controller) seenForRegistration(b Binding, st *bindingState, snap infor
 	g := s.group
 	g.Targets = slices.Clone(s.group.Targets)
 	p := elb.ComputePlan(elb.Desired{Targets: desired, HealthCheck: desiredHealthCheck(b, snap), HealthCheckMode: healthCheckMode(snap)}, g)
-	if len(p.Register) == 0 || !registrationsOnly(p) {
+	if !plannableFromSeen(p, snap) {
 		return elb.TargetGroup{}, false
 	}
 	return g, true
 }
 
-// registrationsOnly reports whether p does nothing but register targets.
-func registrationsOnly(p elb.Plan) bool {
-	return len(p.Deregister) == 0 && p.HealthCheck == nil
+// plannableFromSeen reports whether p changes something and does nothing but register targets
+// and deregister the targets of nodes the API server no longer has.
+func plannableFromSeen(p elb.Plan, snap informer.Snapshot) bool {
+	if p.Empty() || p.HealthCheck != nil {
+		return false
+	}
+	if len(p.Deregister) == 0 {
+		return true
+	}
+	known := knownIPs(snap)
+	return !slices.ContainsFunc(p.Deregister, func(t elb.Target) bool { return known[t.IP] })
 }
 
 // setSeen keeps g, just read, as what the target group holds.

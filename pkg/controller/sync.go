@@ -82,8 +82,8 @@ func (c *Controller) sync(ctx context.Context, b Binding, apply bool, _ *zap.Log
 }
 
 // syncFrom is one sync. With fast set it may plan from the targets as last seen instead of
-// reading them (see seenForRegistration); it then reports fell when the plan turned out to be
-// more than registrations, and has changed nothing: the caller syncs again, reading.
+// reading them (seen.go); it then reports fell when the plan turned out to need a read after
+// all, and has changed nothing: the caller syncs again, reading.
 func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) (out Outcome, fell bool) {
 	out = Outcome{Binding: b}
 	snap, err := c.snap.Snapshot(b.Query)
@@ -102,7 +102,7 @@ func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) 
 	st := c.state(b.Name)
 	current, seen := elb.TargetGroup{}, false
 	if fast {
-		current, seen = c.seenForRegistration(b, st, snap, out.Desired)
+		current, seen = c.fromSeen(b, st, snap, out.Desired)
 	}
 	if !seen {
 		if current, err = c.describe(ctx, b, groups); err != nil {
@@ -129,7 +129,7 @@ func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) 
 	high := st.observeHealthy(now, healthyTargets(current), c.opts.Capacity.Window)
 
 	plan := elb.ComputePlan(elb.Desired{Targets: out.Desired, HealthCheck: desiredHealthCheck(b, snap), HealthCheckMode: healthCheckMode(snap)}, current)
-	if seen && !registrationsOnly(plan) {
+	if seen && !plannableFromSeen(plan, snap) {
 		return out, true
 	}
 	plan = c.gate(b, plan, current, st, now, &out)
