@@ -28,11 +28,15 @@ func main() {
 	flag.DurationVar(&o.Resync, "resync-period", 10*time.Second, "--resync-period of targetsync")
 	flag.IntVar(&o.HeartbeatRounds, "heartbeat-rounds", 6, "rounds of 200 nodes re-posting their status every 10s")
 	gomemlimit := flag.String("gomemlimit", os.Getenv("BENCH_GOMEMLIMIT"), "GOMEMLIMIT of targetsync, e.g. 40MiB ($BENCH_GOMEMLIMIT; default: none)")
+	gomaxprocs := flag.String("gomaxprocs", env("BENCH_GOMAXPROCS", "1"), "GOMAXPROCS of targetsync, as the chart sets it from its CPU limit of 500m ($BENCH_GOMAXPROCS; \"\": Go's default)")
 	flag.StringVar(&o.Dir, "dir", "", "keep the control plane files and targetsync logs here (default: a temp dir, removed)")
 	flag.Parse()
 	o.Args = flag.Args()
 	if *gomemlimit != "" {
 		o.Env = append(o.Env, "GOMEMLIMIT="+*gomemlimit)
+	}
+	if *gomaxprocs != "" {
+		o.Env = append(o.Env, "GOMAXPROCS="+*gomaxprocs)
 	}
 	o.Log = os.Stderr
 

@@ -211,6 +211,7 @@ func newResult(o Options) *Result {
 		KubeAPIServer: testenv.K8sVersion,
 		CPUs:          runtime.NumCPU(),
 		Resync:        o.Resync.String(),
+		Env:           o.Env,
 		AWSCallMillis: map[string]float64{},
 	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {

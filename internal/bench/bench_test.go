@@ -58,7 +58,7 @@ func TestRunSmall(t *testing.T) {
 	if idle.Calls["DescribeTargetGroups"] > 1 || idle.Calls["DescribeTargetHealth"] > 1 || writes(toInts(idle.Calls)) != 0 {
 		t.Errorf("idle resync made %v, want at most one DescribeTargetGroups and one DescribeTargetHealth and no write", idle.Calls)
 	}
-	for _, name := range []string{"lone join", "lone leave", "burst of"} {
+	for _, name := range []string{"lone join", "lone cordon", "lone leave", "burst of"} {
 		r := byPrefix(name)
 		if r.Samples == 0 || r.P50ms <= 0 || r.P99ms < r.P50ms {
 			t.Errorf("%s: %d samples, p50 %v ms, p99 %v ms", name, r.Samples, r.P50ms, r.P99ms)

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/targetsync/targetsync/internal/fakenode"
@@ -81,4 +82,21 @@ func heartbeat(ctx context.Context, c kubernetes.Interface, nodes []*corev1.Node
 		return fmt.Errorf("heartbeat: %w", err)
 	}
 	return nil
+}
+
+// cordonNode returns a change that marks the i-th node unschedulable (or schedulable again), as
+// kubectl cordon (uncordon) does, and returns the time just before the API call.
+func cordonNode(cordon bool) func(ctx context.Context, c kubernetes.Interface, i int) (time.Time, error) {
+	patch := []byte(fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, cordon))
+	return func(ctx context.Context, c kubernetes.Interface, i int) (time.Time, error) {
+		t0 := time.Now()
+		_, err := c.CoreV1().Nodes().Patch(ctx, fakenode.Name(i), types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+		return t0, err
+	}
+}
+
+// deleteNode deletes the i-th node and returns the time just before the API call.
+func deleteNode(ctx context.Context, c kubernetes.Interface, i int) (time.Time, error) {
+	t0 := time.Now()
+	return t0, c.CoreV1().Nodes().Delete(ctx, fakenode.Name(i), metav1.DeleteOptions{})
 }

@@ -26,7 +26,9 @@ type Result struct {
 	CPUs          int    `json:"cpus"`
 	CPUModel      string `json:"cpuModel"`
 	Resync        string `json:"resyncPeriod"`
-	Rows          []Row  `json:"rows"`
+	// Env is the extra environment targetsync ran with (GOMAXPROCS, GOMEMLIMIT).
+	Env  []string `json:"env,omitempty"`
+	Rows []Row    `json:"rows"`
 	// AWSCallMillis is the test AWS's own median time per call, by operation, during the lone
 	// joins and leaves: the floor under every latency here.
 	AWSCallMillis map[string]float64 `json:"awsCallMillis"`
@@ -120,8 +122,12 @@ func formatCalls(calls map[string]float64) string {
 
 // WriteTable prints r as one table, then the notes.
 func (r *Result) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "targetsync %s, %d nodes (%d B of JSON each), kube-apiserver %s, %s, %d CPUs (%s), resync %s, %s\n\n",
-		r.BinaryVersion, r.Nodes, r.NodeJSONBytes, r.KubeAPIServer, r.GoVersion, r.CPUs, r.CPUModel, r.Resync, r.Date)
+	env := ""
+	if len(r.Env) > 0 {
+		env = " " + strings.Join(r.Env, " ") + ","
+	}
+	fmt.Fprintf(w, "targetsync %s,%s %d nodes (%d B of JSON each), kube-apiserver %s, %s, %d CPUs (%s), resync %s, %s\n\n",
+		r.BinaryVersion, env, r.Nodes, r.NodeJSONBytes, r.KubeAPIServer, r.GoVersion, r.CPUs, r.CPUModel, r.Resync, r.Date)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tN\tP50\tP99\tAWS CALLS\tPER\tPEAK RSS\tRSS (ANON)\tCPU")
 	for _, row := range r.Rows {

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/targetsync/targetsync/internal/fakenode"
 	"github.com/targetsync/targetsync/internal/testenv"
@@ -242,10 +243,27 @@ func (b *bench) heartbeat(ctx context.Context, p *process) error {
 	return nil
 }
 
-// lone times o.Lone nodes joining one at a time, each after a quiet period, then the same
-// nodes leaving one at a time.
+// A lone change the lone scenario times: what it does to the i-th node and what the target
+// group must show after it.
+type loneChange struct {
+	name, verb string
+	registered bool
+	// timed is false for a change made only to get the node back for the next one.
+	timed bool
+	do    func(ctx context.Context, c kubernetes.Interface, i int) (time.Time, error)
+}
+
+var loneChanges = []loneChange{
+	{name: "lone join", verb: "eligible → registered", registered: true, timed: true, do: createNode},
+	{name: "lone cordon", verb: "cordoned → deregistered", registered: false, timed: true, do: cordonNode(true)},
+	{name: "lone uncordon", registered: true, do: cordonNode(false)},
+	{name: "lone leave", verb: "deleted → deregistered", registered: false, timed: true, do: deleteNode},
+}
+
+// lone times o.Lone nodes joining one at a time, each after a quiet period, then the same nodes
+// cordoned one at a time, and, once uncordoned again, deleted one at a time.
 func (b *bench) lone(ctx context.Context, p *process) error {
-	for _, join := range []bool{true, false} {
+	for _, change := range loneChanges {
 		b.proxy.ResetCounts()
 		u0, err := p.usage()
 		if err != nil {
@@ -259,18 +277,11 @@ func (b *bench) lone(ctx context.Context, p *process) error {
 				return err
 			}
 			from := len(b.proxy.Changes())
-			var t0 time.Time
-			if join {
-				if t0, err = createNode(ctx, b.client, i); err != nil {
-					return err
-				}
-			} else {
-				t0 = time.Now()
-				if err := b.client.CoreV1().Nodes().Delete(ctx, fakenode.Name(i), metav1.DeleteOptions{}); err != nil {
-					return err
-				}
+			t0, err := change.do(ctx, b.client, i)
+			if err != nil {
+				return err
 			}
-			at, err := b.waitChange(ctx, p, from, target(i), join)
+			at, err := b.waitChange(ctx, p, from, target(i), change.registered)
 			if err != nil {
 				return err
 			}
@@ -280,22 +291,21 @@ func (b *bench) lone(ctx context.Context, p *process) error {
 				return err
 			}
 		}
+		if !change.timed {
+			continue
+		}
 		u1, err := p.usage()
 		if err != nil {
 			return err
 		}
 		timed := b.proxy.Timed()
-		fmt.Fprintf(b.o.Log, "lone (join %v): %d events, p50 %.1f ms\n", join, len(lat), percentile(lat, 50))
-		name, verb := "lone join", "eligible → registered"
-		if !join {
-			name, verb = "lone leave", "deleted → deregistered"
-		}
+		fmt.Fprintf(b.o.Log, "%s: %d events, p50 %.1f ms\n", change.name, len(lat), percentile(lat, 50))
 		b.res.Rows = append(b.res.Rows, Row{
-			Scenario: name, Samples: len(lat), P50ms: percentile(lat, 50), P99ms: percentile(lat, 99),
+			Scenario: change.name, Samples: len(lat), P50ms: percentile(lat, 50), P99ms: percentile(lat, 99),
 			Calls: perEvent(b.proxy.Counts(), len(lat)), CallsPer: "event", RoundTrips: percentile(trips, 50),
 			PeakRSSMiB: mib(u1.PeakRSS), RSSMiB: mib(u1.RSS), AnonMiB: mib(u1.Anon), CPUSeconds: u1.CPU - u0.CPU,
 			Note: fmt.Sprintf("%s; min %.1f ms, max %.1f ms; AWS calls before the write: median %.0f, max %.0f; test AWS per call: %s",
-				verb, slices.Min(lat), slices.Max(lat), percentile(trips, 50), slices.Max(trips), callTimes(timed)),
+				change.verb, slices.Min(lat), slices.Max(lat), percentile(trips, 50), slices.Max(trips), callTimes(timed)),
 		})
 		for action, v := range callMillis(timed) {
 			b.res.AWSCallMillis[action] = v
