@@ -146,6 +146,43 @@ func TestChartPodSpec(t *testing.T) {
 	}
 }
 
+// TestChartGoMaxProcs: GOMAXPROCS is the CPU limit in whole cores, rounded down and at least 1,
+// so no more threads run Go code than the quota pays for; without a CPU limit Go's default
+// stays; a limit the chart cannot read is one clear error.
+func TestChartGoMaxProcs(t *testing.T) {
+	base := chartValues("manifests-values.yaml")
+	for _, c := range []struct {
+		name string
+		set  []string
+		want string // "": no GOMAXPROCS
+	}{
+		{"default 500m", nil, "1"},
+		{"1500m", []string{"--set", "resources.limits.cpu=1500m"}, "1"},
+		{"2", []string{"--set", "resources.limits.cpu=2"}, "2"},
+		{"2.5", []string{"--set", "resources.limits.cpu=2.5"}, "2"},
+		{"100m", []string{"--set", "resources.limits.cpu=100m"}, "1"},
+		{"no CPU limit", []string{"--set", "resources.limits.cpu=null"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			objs := renderChart(t, "targetsync", namespace, append(slices.Clone(base), c.set...)...)
+			d := typed[appsv1.Deployment](t, find(t, objs, "Deployment", "targetsync"))
+			got, set := "", false
+			for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+				if e.Name == "GOMAXPROCS" {
+					got, set = e.Value, true
+				}
+			}
+			if got != c.want || set != (c.want != "") {
+				t.Errorf("GOMAXPROCS = %q (set %v), want %q", got, set, c.want)
+			}
+		})
+	}
+	r := helmTemplateResult(t, "targetsync", namespace, append(slices.Clone(base), "--set", "resources.limits.cpu=two")...)
+	if r.err == nil || !strings.Contains(r.stderr, `resources.limits.cpu "two"`) {
+		t.Errorf("rendered with resources.limits.cpu=two:\n%s", r)
+	}
+}
+
 func TestChartValues(t *testing.T) {
 	base := chartValues("manifests-values.yaml")
 	with := func(args ...string) []string { return append(slices.Clone(base), args...) }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -465,7 +466,7 @@ func overlay(t *testing.T, ns string, components ...string) string {
 
 // checkPodSpec checks what every targetsync pod needs, wherever it is rendered: the restricted
 // security context, one container with requests and limits, GOMEMLIMIT at goMemLimit (below the
-// memory limit), the Lease's namespace from the downward API, the ports and the probes.
+// memory limit), GOMAXPROCS at the CPU limit in whole cores, the Lease's namespace from the downward API, the ports and the probes.
 func checkPodSpec(t *testing.T, d *appsv1.Deployment, goMemLimit string) {
 	t.Helper()
 	checkPodSpecAs(t, d, goMemLimit, "metrics", "probes")
@@ -516,6 +517,12 @@ func checkPodSpecAs(t *testing.T, d *appsv1.Deployment, goMemLimit, metricsPort,
 	}
 	if got := env["GOMEMLIMIT"]; got.Value != goMemLimit || got.ValueFrom != nil {
 		t.Errorf("GOMEMLIMIT = %+v, want %s: about 90%% of the memory limit %s, so the collector works before the kill", got, goMemLimit, c.Resources.Limits.Memory())
+	}
+	if cpu, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+		want := fmt.Sprint(max(cpu.MilliValue()/1000, 1))
+		if got := env["GOMAXPROCS"]; got.Value != want || got.ValueFrom != nil {
+			t.Errorf("GOMAXPROCS = %+v, want %s: the CPU limit %s in whole cores, at least 1", got, want, cpu.String())
+		}
 	}
 	var podNamespace bool
 	for _, e := range c.Env {

@@ -110,6 +110,24 @@ A memory quantity (Ki, Mi, Gi, Ti, k, M, G, T or plain bytes) in bytes, as an in
 {{- $n -}}
 {{- end -}}
 
+{{/*
+GOMAXPROCS: the CPU limit in whole cores, rounded down, at least 1 (500m: 1). Go's own default
+rounds up and is at least 2, so a 500m limit would let two threads spend the quota and be
+throttled for the rest of each period.
+*/}}
+{{- define "targetsync.goMaxProcs" -}}
+{{- $q := toString . -}}
+{{- $n := 0 -}}
+{{- if regexMatch "^[0-9]+m$" $q -}}
+{{- $n = div (int64 (trimSuffix "m" $q)) 1000 -}}
+{{- else if regexMatch "^[0-9]+(\\.[0-9]+)?$" $q -}}
+{{- $n = int64 (floor (float64 $q)) -}}
+{{- else -}}
+{{- fail (printf "resources.limits.cpu %q: use cores (2, 1.5) or millicores (500m)" $q) -}}
+{{- end -}}
+{{- max $n 1 -}}
+{{- end -}}
+
 {{/* GOMEMLIMIT: goMemLimitPercent of the memory limit, in MiB (rounded down). */}}
 {{- define "targetsync.goMemLimit" -}}
 {{- $bytes := include "targetsync.bytes" .Values.resources.limits.memory | int64 -}}
