@@ -1,39 +1,23 @@
 package testenv
 
-import "sync"
+import (
+	"context"
+
+	"golang.org/x/sync/errgroup"
+)
 
 // Parallel calls f(0) to f(n-1), at most workers at a time, for creating or updating many
 // objects at once. After the first error it starts no new call, and it returns that error.
 func Parallel(n, workers int, f func(i int) error) error {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	next := make(chan int)
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for i := range next {
-				mu.Lock()
-				failed := first != nil
-				mu.Unlock()
-				if failed {
-					continue
-				}
-				if err := f(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
+	g, ctx := errgroup.WithContext(context.Background())
+	g.SetLimit(max(workers, 1))
+	for i := range n {
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				return nil // an earlier call failed
 			}
+			return f(i)
 		})
 	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return first
+	return g.Wait()
 }

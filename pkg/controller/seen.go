@@ -28,22 +28,16 @@ type seenGroup struct {
 	group elb.TargetGroup
 }
 
-// fromSeen returns the target group as last seen when that is younger than a resync period and
-// the plan from it is one that needs no fresh read (plannableFromSeen).
-func (c *Controller) fromSeen(b Binding, st *bindingState, snap informer.Snapshot, desired []elb.Target) (elb.TargetGroup, bool) {
-	now := c.opts.Clock.Now()
+// fromSeen returns the target group as last seen when that is younger than a resync period.
+// The sync plans from it, and reads after all unless the plan is plannableFromSeen.
+func (c *Controller) fromSeen(st *bindingState) (elb.TargetGroup, bool) {
 	st.mu.Lock()
-	s := st.seen
-	st.mu.Unlock()
-	if s == nil || now.Sub(s.at) >= c.opts.ResyncPeriod {
+	defer st.mu.Unlock()
+	if st.seen == nil || c.opts.Clock.Now().Sub(st.seen.at) >= c.opts.ResyncPeriod {
 		return elb.TargetGroup{}, false
 	}
-	g := s.group
-	g.Targets = slices.Clone(s.group.Targets)
-	p := elb.ComputePlan(elb.Desired{Targets: desired, HealthCheck: desiredHealthCheck(b, snap), HealthCheckMode: healthCheckMode(snap)}, g)
-	if !plannableFromSeen(p, snap) {
-		return elb.TargetGroup{}, false
-	}
+	g := st.seen.group
+	g.Targets = slices.Clone(st.seen.group.Targets)
 	return g, true
 }
 

@@ -102,7 +102,7 @@ func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) 
 	st := c.state(b.Name)
 	current, seen := elb.TargetGroup{}, false
 	if fast {
-		current, seen = c.fromSeen(b, st, snap, out.Desired)
+		current, seen = c.fromSeen(st)
 	}
 	if !seen {
 		if current, err = c.describe(ctx, b, groups); err != nil {
@@ -122,16 +122,16 @@ func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) 
 	}
 	current.VPCCIDRs = c.vpcCIDRs(current.VpcID)
 	out.Current = current
+
+	plan := elb.ComputePlan(elb.Desired{Targets: out.Desired, HealthCheck: desiredHealthCheck(b, snap), HealthCheckMode: healthCheckMode(snap)}, current)
+	if seen && !plannableFromSeen(plan, snap) {
+		return out, true // before the healthy count of the old view is taken as today's
+	}
 	now := c.opts.Clock.Now()
 	if !seen {
 		st.setSeen(now, current)
 	}
 	high := st.observeHealthy(now, healthyTargets(current), c.opts.Capacity.Window)
-
-	plan := elb.ComputePlan(elb.Desired{Targets: out.Desired, HealthCheck: desiredHealthCheck(b, snap), HealthCheckMode: healthCheckMode(snap)}, current)
-	if seen && !plannableFromSeen(plan, snap) {
-		return out, true
-	}
 	plan = c.gate(b, plan, current, st, now, &out)
 	if err := checkNotEmpty(plan, current); err != nil {
 		out.Err = err

@@ -112,8 +112,8 @@ A memory quantity (Ki, Mi, Gi, Ti, k, M, G, T or plain bytes) in bytes, as an in
 
 {{/*
 GOMAXPROCS: the CPU limit in whole cores, rounded down, at least 1 (500m: 1). Go's own default
-rounds up and is at least 2, so a 500m limit would let two threads spend the quota and be
-throttled for the rest of each period.
+rounds up and is at least 2: more threads than half a core pays for (BENCHMARKS.md measures
+what one saves).
 */}}
 {{- define "targetsync.goMaxProcs" -}}
 {{- $q := toString . -}}
