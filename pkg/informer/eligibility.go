@@ -52,21 +52,24 @@ type Verdict struct {
 // Eligible reports whether the node is a target.
 func (v Verdict) Eligible() bool { return v.Reason == "" }
 
-// Evaluate applies the rules to node, in order of how final the reason is.
-func (r Rules) Evaluate(node *corev1.Node) Verdict {
-	v := Verdict{IP: InternalIPv4(node), Ready: isReady(node)}
+// Evaluate applies the rules to node.
+func (r Rules) Evaluate(node *corev1.Node) Verdict { return r.evaluate(compact(node, node.Labels)) }
+
+// evaluate applies the rules to a cached node, in order of how final the reason is.
+func (r Rules) evaluate(n *cachedNode) Verdict {
+	v := Verdict{IP: n.ip, Ready: n.ready}
 	switch {
 	case !v.IP.IsValid():
 		v.Reason = ReasonNoIPv4
-	case node.DeletionTimestamp != nil:
+	case n.deleting:
 		v.Reason = ReasonDeleting
-	case r.Selector != nil && !r.Selector.Matches(labels.Set(node.Labels)):
+	case r.Selector != nil && !r.Selector.Matches(labels.Set(n.Labels)):
 		v.Reason = ReasonSelector
-	case excluded(node):
+	case excluded(n.Labels):
 		v.Reason = ReasonExcluded
-	case removalTaint(node) != "":
-		v.Reason = ReasonTaint + removalTaint(node)
-	case r.DeregisterCordoned && node.Spec.Unschedulable:
+	case n.removalTaint != "":
+		v.Reason = ReasonTaint + n.removalTaint
+	case r.DeregisterCordoned && n.unschedulable:
 		v.Reason = ReasonCordoned
 	case r.RemoveNotReady && !v.Ready:
 		v.Reason = ReasonNotReady
@@ -89,8 +92,8 @@ func InternalIPv4(node *corev1.Node) netip.Addr {
 }
 
 // excluded follows Kubernetes' own rule: the label excludes the node unless its value is "false".
-func excluded(node *corev1.Node) bool {
-	v, ok := node.Labels[LabelExcludeFromLB]
+func excluded(nodeLabels map[string]string) bool {
+	v, ok := nodeLabels[LabelExcludeFromLB]
 	return ok && v != "false"
 }
 

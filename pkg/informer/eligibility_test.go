@@ -281,6 +281,14 @@ func TestEvaluate(t *testing.T) {
 			if got.Eligible() != (tt.want.Reason == "") {
 				t.Errorf("Eligible() = %v with reason %q", got.Eligible(), got.Reason)
 			}
+			// Syncs and event handlers see the node as the cache keeps it: the same verdict.
+			cached, err := informer.CacheNode(tt.rules, tt.node.DeepCopy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, tt.rules.EvaluateCached(cached), addrCmp); diff != "" {
+				t.Errorf("verdict of the cached node (-want +got):\n%s", diff)
+			}
 		})
 	}
 }

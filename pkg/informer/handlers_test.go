@@ -1,6 +1,7 @@
 package informer
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -286,33 +287,43 @@ func TestOnService(t *testing.T) {
 	}
 }
 
-// TestStripKeepsWhatRulesRead checks that the cache transform drops bulk but nothing the
+// TestStripKeepsWhatRulesRead checks that the cache transforms drop bulk but nothing the
 // eligibility rules or the handlers read.
 func TestStripKeepsWhatRulesRead(t *testing.T) {
 	full := testNode("7", "10.0.1.1", unschedulable, label(LabelExcludeFromLB, "false"), func(n *corev1.Node) {
 		n.Annotations = map[string]string{"node.alpha.kubernetes.io/ttl": "0"}
 		n.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}
-		n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Effect: corev1.TaintEffectNoSchedule}}
+		n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Effect: corev1.TaintEffectNoSchedule}, {Key: TaintKarpenterDisrupted}}
+		n.Status.Addresses = append([]corev1.NodeAddress{{Type: corev1.NodeHostName, Address: "w1"}, {Type: corev1.NodeInternalIP, Address: "fd00::1"}}, n.Status.Addresses...)
 		n.Status.Images = []corev1.ContainerImage{{Names: []string{"registry.k8s.io/pause:3.9"}, SizeBytes: 1 << 20}}
 		n.Status.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}
 		n.Status.Allocatable = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("3800m")}
 		n.Status.NodeInfo = corev1.NodeSystemInfo{KubeletVersion: "v1.31.0"}
 		n.Status.VolumesInUse = []corev1.UniqueVolumeName{"kubernetes.io/csi/ebs^vol-1"}
 	})
-	want := testNode("7", "10.0.1.1", unschedulable, label(LabelExcludeFromLB, "false"), func(n *corev1.Node) {
-		n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Effect: corev1.TaintEffectNoSchedule}}
-	})
-
-	got, err := strip(full)
-	if err != nil {
-		t.Fatalf("strip() error = %v", err)
+	want := &cachedNode{
+		ObjectMeta:    metav1.ObjectMeta{Name: "w1", ResourceVersion: "7", Labels: map[string]string{LabelExcludeFromLB: "false"}},
+		ip:            netip.MustParseAddr("10.0.1.1"),
+		removalTaint:  TaintKarpenterDisrupted,
+		unschedulable: true,
+		ready:         true,
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("strip() mismatch (-want +got):\n%s", diff)
+	got, err := stripper(Rules{})(full)
+	if err != nil {
+		t.Fatalf("stripper() error = %v", err)
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(cachedNode{}), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("stripper() mismatch (-want +got):\n%s", diff)
+	}
+	// Transforms must be idempotent: client-go may pass a cached object through again.
+	again, err := stripper(Rules{})(got)
+	if err != nil || again != got {
+		t.Errorf("stripper(cached node) = %v, %v; want the same node back", again, err)
 	}
 
 	svc := testService(watched, "3", func(s *corev1.Service) {
 		s.Annotations = map[string]string{"kubectl.kubernetes.io/last-applied-configuration": "{}"}
+		s.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
 	})
 	gotSvc, err := strip(svc)
 	if err != nil {
@@ -359,15 +370,12 @@ func TestStripperKeepsTheLabelsTheRulesRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := obj.(*corev1.Node)
+	got := obj.(*cachedNode)
 	want := map[string]string{"pool": "web", LabelExcludeFromLB: "true", "topology.kubernetes.io/zone": "us-east-1a"}
 	if diff := cmp.Diff(want, got.Labels); diff != "" {
 		t.Errorf("labels kept (-want +got):\n%s", diff)
 	}
-	if len(got.Status.Conditions) != 1 || got.Status.Conditions[0].Type != corev1.NodeReady {
-		t.Errorf("conditions kept: %v, want Ready alone", got.Status.Conditions)
-	}
-	if after := rules.Evaluate(got); after != before {
+	if after := rules.evaluate(got); after != before {
 		t.Errorf("verdict after strip = %+v, before %+v", after, before)
 	}
 }
@@ -388,7 +396,7 @@ func TestStripperKeepsEveryBindingsLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{"pool": "edge", "topology.kubernetes.io/zone": "us-east-1a"}
-	if diff := cmp.Diff(want, obj.(*corev1.Node).Labels); diff != "" {
+	if diff := cmp.Diff(want, obj.(*cachedNode).Labels); diff != "" {
 		t.Errorf("labels kept (-want +got):\n%s", diff)
 	}
 }

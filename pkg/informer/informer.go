@@ -3,7 +3,6 @@ package informer
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
@@ -52,7 +52,11 @@ func New(client kubernetes.Interface, queries []Query, trigger func()) (*Informe
 		}
 	}
 	f := informers.NewSharedInformerFactoryWithOptions(client, resyncNever, informers.WithTransform(stripper(rules...)))
-	nodes := f.Core().V1().Nodes()
+	nodes := f.InformerFor(&corev1.Node{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		// Without the factory's namespace index: Nodes have no namespace, so it would be one
+		// set of every node's key, half a megabyte at 5,000 nodes.
+		return coreinformers.NewNodeInformer(c, resync, cache.Indexers{})
+	})
 	i := &Informers{
 		factories: []informers.SharedInformerFactory{f},
 		rules:     rules,
@@ -83,7 +87,7 @@ func New(client kubernetes.Interface, queries []Query, trigger func()) (*Informe
 		i.factories = append(i.factories, sf)
 		i.synced = append(i.synced, h.HasSynced)
 	}
-	nh, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	nh, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { i.onNode(nil, obj) },
 		UpdateFunc: i.onNode,
 		DeleteFunc: func(obj any) { i.onNode(obj, nil) },
@@ -92,7 +96,7 @@ func New(client kubernetes.Interface, queries []Query, trigger func()) (*Informe
 		return nil, fmt.Errorf("watch nodes: %w", err)
 	}
 	i.synced = append(i.synced, nh.HasSynced)
-	i.source = NewSource(nodes.Lister(), listers)
+	i.source = NewSource(nodes.GetStore(), listers)
 	if err := i.watchEndpoints(client, queries); err != nil {
 		return nil, err
 	}
@@ -185,10 +189,10 @@ func (i *Informers) onNode(oldObj, newObj any) {
 	for _, r := range i.rules {
 		var before, after Verdict
 		if old != nil {
-			before = r.Evaluate(old)
+			before = r.evaluate(old)
 		}
 		if nu != nil {
-			after = r.Evaluate(nu)
+			after = r.evaluate(nu)
 		}
 		wasTarget := old != nil && before.Eligible()
 		isTarget := nu != nil && after.Eligible()
@@ -233,14 +237,6 @@ func sameNodePorts(a, b *corev1.Service) bool {
 	return true
 }
 
-func asNode(obj any) *corev1.Node {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	n, _ := obj.(*corev1.Node)
-	return n
-}
-
 func asService(obj any) *corev1.Service {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
@@ -249,11 +245,11 @@ func asService(obj any) *corev1.Service {
 	return s
 }
 
-// stripper is strip that also drops the labels rules never read: a cloud node carries a dozen
-// or more, half of what is left of a Node after strip. It keeps the keys rules.Selector names,
-// LabelExcludeFromLB and the zone label (for the per-zone quota check), in maps shared between
-// nodes with the same ones (labelSets). Anything that evaluates another selector against cached
-// Nodes must add that selector's keys here.
+// stripper is the node cache's transform: it keeps of each Node what the rules read
+// (cachedNode). Of the labels, that is the keys rules.Selector names, LabelExcludeFromLB and the
+// zone label (for the per-zone quota check), in maps shared between nodes with the same ones
+// (labelSets): a cloud node carries a dozen or more. Anything that evaluates another selector
+// against cached nodes must add that selector's keys here.
 func stripper(rules ...Rules) cache.TransformFunc {
 	keep := map[string]bool{LabelExcludeFromLB: true, corev1.LabelTopologyZone: true}
 	for _, r := range rules {
@@ -268,40 +264,19 @@ func stripper(rules ...Rules) cache.TransformFunc {
 	}
 	sets := newLabelSets()
 	return func(obj any) (any, error) {
+		// Anything else, a cachedNode included (a transform must be idempotent), passes as it is.
 		if n, ok := obj.(*corev1.Node); ok {
-			n.Labels = sets.kept(n.Labels, keep)
+			return compact(n, sets.kept(n.Labels, keep)), nil
 		}
-		return strip(obj)
+		return obj, nil
 	}
 }
 
-// strip drops what targetsync never reads before objects enter the cache: on a large cluster
-// node images and volumes are most of a Node's size.
+// strip drops what targetsync never reads of a Service before it enters the cache.
 func strip(obj any) (any, error) {
-	switch o := obj.(type) {
-	case *corev1.Node:
-		o.ManagedFields = nil
-		o.Annotations = nil
-		o.Status.Images = nil
-		o.Status.VolumesInUse = nil
-		o.Status.VolumesAttached = nil
-		o.Status.Capacity = nil
-		o.Status.Allocatable = nil
-		o.Status.NodeInfo = corev1.NodeSystemInfo{}
-		o.Status.DaemonEndpoints = corev1.NodeDaemonEndpoints{}
-		o.Status.RuntimeHandlers = nil
-		o.Status.Features = nil
-		o.Status.Config = nil
-		// Only Ready decides anything; the pressure conditions are most of what is left. A
-		// new slice, so the others' backing array is not kept either.
-		var ready []corev1.NodeCondition
-		if k := slices.IndexFunc(o.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeReady }); k >= 0 {
-			ready = []corev1.NodeCondition{o.Status.Conditions[k]}
-		}
-		o.Status.Conditions = ready
-	case *corev1.Service:
-		o.ManagedFields = nil
-		o.Annotations = nil
+	if s, ok := obj.(*corev1.Service); ok {
+		s.ManagedFields = nil
+		s.Annotations = nil
 	}
 	return obj, nil
 }

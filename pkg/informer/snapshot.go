@@ -9,11 +9,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // PortRef names one port of one Service, by port name or port number.
@@ -88,15 +88,17 @@ func (e *ServiceError) Unwrap() error { return ErrService }
 
 // Source takes snapshots from informer caches.
 type Source struct {
-	nodes    corelisters.NodeLister
+	// nodes holds cachedNodes, as the node informer's transform makes them.
+	nodes    cache.Store
 	services corelisters.ServiceLister
 	// endpoints has the EndpointSlices of the Services whose queries want serving nodes only,
 	// by namespace.
 	endpoints map[string]discoverylisters.EndpointSliceLister
 }
 
-// NewSource returns a Source reading from the given listers.
-func NewSource(nodes corelisters.NodeLister, services corelisters.ServiceLister) *Source {
+// NewSource returns a Source reading nodes from the node informer's store and Services from
+// the lister. A store filled without the informer's transform may hold whole Nodes.
+func NewSource(nodes cache.Store, services corelisters.ServiceLister) *Source {
 	return &Source{nodes: nodes, services: services}
 }
 
@@ -130,12 +132,13 @@ func (s *Source) Snapshot(q Query) (Snapshot, error) {
 			return snap, err
 		}
 	}
-	nodes, err := s.nodes.List(labels.Everything())
-	if err != nil {
-		return snap, fmt.Errorf("list nodes: %w", err)
-	}
-	for _, n := range nodes {
-		v := q.Rules.Evaluate(n)
+	for _, obj := range s.nodes.List() {
+		n := asNode(obj)
+		if n == nil {
+			// Never plan from a partial view: a node left out would be deregistered.
+			return snap, fmt.Errorf("node cache holds a %T", obj)
+		}
+		v := q.Rules.evaluate(n)
 		if v.Eligible() && serving != nil && !serving[n.Name] {
 			v.Reason = ReasonNoIngressPod
 		}

@@ -81,7 +81,7 @@ func source(t *testing.T, objs ...any) *informer.Source {
 			t.Fatal(err)
 		}
 	}
-	return informer.NewSource(corelisters.NewNodeLister(nodes), corelisters.NewServiceLister(services))
+	return informer.NewSource(nodes, corelisters.NewServiceLister(services))
 }
 
 func ref(n types.NamespacedName, port intstr.IntOrString) informer.PortRef {
