@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -70,6 +71,9 @@ type Options struct {
 	Metrics  *metrics.Metrics
 	Recorder record.EventRecorder
 	Clock    clock.WithTicker
+
+	// collect is called after a sync that read the targets; collectAfterRead when nil.
+	collect func()
 }
 
 // Controller keeps each binding's target group equal to the cluster, and the worker security
@@ -91,6 +95,8 @@ type Controller struct {
 	settings ttlCache[elb.TargetGroup]
 	cidrs    ttlCache[[]netip.Prefix]
 	sgIDs    ttlCache[[]string]
+
+	collecting atomic.Bool // a collection after a read is under way (collect.go)
 }
 
 // New returns a controller for bindings. groups returns the AWS client of a binding's target group.
@@ -134,6 +140,9 @@ func New(bindings []Binding, snap Snapshotter, groups func(Binding) TargetGroups
 	}
 	for _, b := range bindings {
 		c.bindings[b.Name] = b
+	}
+	if c.opts.collect == nil {
+		c.opts.collect = c.collectAfterRead
 	}
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](opts.RetryBaseDelay, opts.RetryMaxDelay),
@@ -201,6 +210,9 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	} else if b, ok := c.bindings[key]; ok {
 		out := c.Sync(syncCtx, b, !c.opts.DryRun)
 		it = item{result: out.Result, changed: out.changed(), pending: out.pending()}
+		if out.readTargets {
+			c.opts.collect()
+		}
 	} else {
 		cancel()
 		c.setRunning(key, time.Time{})

@@ -104,3 +104,23 @@ func TestSettingsCacheKeepsTheOwnershipCheck(t *testing.T) {
 		t.Errorf("%d applies, want only the first sync's", n)
 	}
 }
+
+// A sync that read the targets is followed by one collection (collect.go); a sync planned from
+// the group as last seen, which allocates little, is not.
+func TestACollectionFollowsAReadOfTheTargets(t *testing.T) {
+	collections := 0
+	h := newHarness(t, Options{ResyncPeriod: time.Minute, collect: func() { collections++ }})
+	b := h.ctrl.Bindings()[0]
+	step := func(when string, ips []string, want int) {
+		t.Helper()
+		h.snaps.set(snapshot(30080, ips...), nil)
+		h.ctrl.queue.Add(b.Name)
+		h.process(t)
+		if collections != want {
+			t.Errorf("%s: %d collections, want %d", when, collections, want)
+		}
+	}
+	step("first sync, which reads", []string{"10.0.0.1"}, 1)
+	step("the sync after it, which reads to verify", []string{"10.0.0.1"}, 2)
+	step("a join, planned from the group as last seen", []string{"10.0.0.1", "10.0.0.2"}, 2)
+}

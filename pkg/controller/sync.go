@@ -45,6 +45,10 @@ type Outcome struct {
 	Applied  elb.Result
 	Result   Result
 	Err      error
+
+	// readTargets is set when the sync read the targets rather than planning from the
+	// group as last seen.
+	readTargets bool
 }
 
 // InSync reports whether the sync found nothing to change and nothing waiting.
@@ -110,6 +114,7 @@ func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) 
 			out.Err = err
 			return out, false
 		}
+		out.readTargets = true
 	}
 	c.learnScope(b, current)
 	if current.Tags, err = c.targetGroupTags(ctx, b, groups); err != nil {
