@@ -291,6 +291,71 @@ func TestSnapshotNodes(t *testing.T) {
 	}
 }
 
+// A sync reads the nodes as the informer's transform caches them: the same snapshot.
+func TestSnapshotOfCachedNodes(t *testing.T) {
+	rules := informer.Rules{Selector: mustSelector(t, config.DefaultNodeSelector), DeregisterCordoned: true}
+	nodes := []*corev1.Node{
+		node("w-a", "10.0.0.9", withReady(corev1.ConditionFalse), withLabel("topology.kubernetes.io/zone", "us-east-1a")),
+		node("w-b", "10.0.1.1", withTaint(informer.TaintKarpenterDisrupted)),
+		node("cp-1", "10.0.0.2", withLabel("node-role.kubernetes.io/control-plane", "")),
+		node("w-e", "10.0.0.3", cordoned),
+		node("x", "10.0.0.4", withLabel(informer.LabelExcludeFromLB, "true")),
+	}
+	whole := []any{service(ingress)}
+	for _, n := range nodes {
+		whole = append(whole, n.DeepCopy())
+	}
+	cached := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	services := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	if err := services.Add(service(ingress)); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		obj, err := informer.CacheNode(rules, n.DeepCopy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cached.Add(obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := informer.Query{Traffic: ref(ingress, intstr.FromString("http")), Rules: rules}
+	want, err := source(t, whole...).Snapshot(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := informer.NewSource(cached, corelisters.NewServiceLister(services)).Snapshot(q)
+	if err != nil {
+		t.Fatalf("Snapshot() error = %v", err)
+	}
+	if diff := cmp.Diff(want, got, addrCmp); diff != "" {
+		t.Errorf("snapshot of cached nodes (-whole Nodes +cached):\n%s", diff)
+	}
+	if len(got.Targets) != 1 || got.Targets[0].Zone != "us-east-1a" {
+		t.Errorf("targets = %+v, want w-a alone, in us-east-1a", got.Targets)
+	}
+}
+
+// A node store holding anything but nodes gives no snapshot, rather than one that leaves
+// nodes out, whose targets the plan would deregister.
+func TestSnapshotRefusesAForeignObjectInTheNodeCache(t *testing.T) {
+	nodes := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	services := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	for _, err := range []error{
+		nodes.Add(node("w-a", "10.0.0.9")),
+		nodes.Add(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}),
+		services.Add(service(ingress)),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := informer.NewSource(nodes, corelisters.NewServiceLister(services)).Snapshot(informer.Query{Traffic: ref(ingress, intstr.FromString("http"))})
+	if err == nil || !strings.Contains(err.Error(), "node cache holds a *v1.Pod") {
+		t.Errorf("Snapshot() = %+v, %v; want the error naming the object", got, err)
+	}
+}
+
 func TestSnapshotNoNodes(t *testing.T) {
 	got, err := source(t, service(ingress)).Snapshot(informer.Query{Traffic: ref(ingress, intstr.FromString("https"))})
 	if err != nil {
