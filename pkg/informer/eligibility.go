@@ -52,10 +52,7 @@ type Verdict struct {
 // Eligible reports whether the node is a target.
 func (v Verdict) Eligible() bool { return v.Reason == "" }
 
-// Evaluate applies the rules to node.
-func (r Rules) Evaluate(node *corev1.Node) Verdict { return r.evaluate(compact(node, node.Labels)) }
-
-// evaluate applies the rules to a cached node, in order of how final the reason is.
+// evaluate applies the rules to a node as the cache keeps it, in order of how final the reason is.
 func (r Rules) evaluate(n *cachedNode) Verdict {
 	v := Verdict{IP: n.ip, Ready: n.ready}
 	switch {

@@ -466,7 +466,8 @@ func overlay(t *testing.T, ns string, components ...string) string {
 
 // checkPodSpec checks what every targetsync pod needs, wherever it is rendered: the restricted
 // security context, one container with requests and limits, GOMEMLIMIT at goMemLimit (below the
-// memory limit), GOMAXPROCS at the CPU limit in whole cores, the Lease's namespace from the downward API, the ports and the probes.
+// memory limit), GOMAXPROCS at the CPU limit in whole cores, the Lease's namespace from the
+// downward API, the ports and the probes.
 func checkPodSpec(t *testing.T, d *appsv1.Deployment, goMemLimit string) {
 	t.Helper()
 	checkPodSpecAs(t, d, goMemLimit, "metrics", "probes")
