@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/targetsync/targetsync/pkg/elb"
 )
@@ -90,6 +92,16 @@ func (a *AWS) CreateTargetGroup(ctx context.Context, name, vpcID string, port in
 		VpcId: aws.String(vpcID), TargetType: elbtypes.TargetTypeEnumIp,
 		HealthCheckProtocol: elbtypes.ProtocolEnumHttp, HealthCheckPath: aws.String("/healthz"),
 	})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "DuplicateTargetGroupName" {
+		// AWS answers an identical create with the existing group; moto refuses it. A retry of a
+		// create whose answer was lost on the way back must find the group it made.
+		out, derr := a.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
+		if derr == nil && len(out.TargetGroups) == 1 && aws.ToString(out.TargetGroups[0].VpcId) == vpcID &&
+			aws.ToInt32(out.TargetGroups[0].Port) == port {
+			return aws.ToString(out.TargetGroups[0].TargetGroupArn), nil
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("create target group: %w", err)
 	}

@@ -321,3 +321,16 @@ func TestResetAll(t *testing.T) {
 	wantState(t, h, "10.0.1.1:30080", "healthy", "")
 	wantState(t, h, "10.0.1.2:30080", "healthy", "")
 }
+
+// Creating a target group again with the same settings returns it, as AWS does, so a retried
+// create whose answer was lost does not fail test setup; other settings are still refused.
+func TestCreateTargetGroupAgainReturnsIt(t *testing.T) {
+	w := newWorld(t)
+	arn, err := w.direct.CreateTargetGroup(w.ctx, w.nlb.TargetGroupName, w.nlb.VpcID, 30080)
+	if err != nil || arn != w.nlb.TargetGroupARN {
+		t.Errorf("create again = %q, %v; want %q", arn, err, w.nlb.TargetGroupARN)
+	}
+	if _, err := w.direct.CreateTargetGroup(w.ctx, w.nlb.TargetGroupName, w.nlb.VpcID, 30081); err == nil {
+		t.Error("create again on another port succeeded")
+	}
+}
