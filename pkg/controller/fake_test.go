@@ -158,3 +158,16 @@ func (f *fakeGroups) turnHealthy() {
 		}
 	}
 }
+
+// setState gives the targets of ips state, as AWS's health check would.
+func (f *fakeGroups) setState(state string, ips ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ip := range ips {
+		for i := range f.group.Targets {
+			if f.group.Targets[i].IP == netip.MustParseAddr(ip) {
+				f.group.Targets[i].State = state
+			}
+		}
+	}
+}

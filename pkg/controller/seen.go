@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"net/netip"
 	"slices"
 	"time"
 
@@ -8,19 +9,27 @@ import (
 	"github.com/targetsync/targetsync/pkg/informer"
 )
 
-// A sync that answers a node joining or being deleted writes without reading first, when
-// nothing it decides depends on what AWS holds now. It plans from the target group as the last
-// read showed it, with the changes applied since:
+// A sync that answers a node's change writes without reading first when a read could not
+// change what it decides. It plans from the target group as the last read showed it, with the
+// changes applied since:
 //   - registering is idempotent and takes nothing out of service: at worst a target is sent
 //     that is already there;
 //   - the target of a node deleted from the API server goes whatever its health (the capacity
 //     guard never holds it back: its machine is gone), so a fresh read could not change that
-//     decision either. The never-empty rule still applies, checked against the same view.
+//     decision either. The never-empty rule still applies, checked against the same view;
+//   - the healthy target of a node that still exists but is no longer eligible (cordoned,
+//     tainted, excluded, NotReady in remove mode) goes when the last read is younger than one
+//     health-check interval of the group and the capacity guard lets it go on that view. AWS
+//     changes a target's health only when a health check completes, after several in a row
+//     agree; a view younger than one interval is at most one check behind a fresh read, which
+//     is itself one check away from changing. The deregistrations this binding made since the
+//     read are in the view, so steps taken one after another are counted against the floor.
 //
-// Everything else — taking out a node that still exists (the guard weighs it against the
-// healthy targets now), a port move, a health-check change — is planned from a fresh read, as
-// are the checks that guard it. The ownership check is the same either way (the tags). The sync
-// after a change, which every change is followed by, reads.
+// Everything else is planned from a fresh read: a node's target last seen unhealthy, initial
+// or draining (its health may have changed since), a deregistration the guard would hold back
+// on the view (the targets healthy now may allow it), a port move, a health-check change, and
+// any view older than one interval. The ownership check is the same either way (the tags). The
+// sync after a change, which every change is followed by, reads.
 
 // seenGroup is a binding's target group as last read, with the changes applied since.
 type seenGroup struct {
@@ -28,22 +37,31 @@ type seenGroup struct {
 	group elb.TargetGroup
 }
 
-// fromSeen returns the target group as last seen when that is younger than a resync period.
-// The sync plans from it, and reads after all unless the plan is plannableFromSeen.
-func (c *Controller) fromSeen(st *bindingState) (elb.TargetGroup, bool) {
+// fromSeen returns the target group as last seen, and how long ago it was read, when that is
+// younger than a resync period. The sync plans from it, and reads after all unless the plan is
+// plannableFromSeen.
+func (c *Controller) fromSeen(st *bindingState) (elb.TargetGroup, time.Duration, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.seen == nil || c.opts.Clock.Now().Sub(st.seen.at) >= c.opts.ResyncPeriod {
-		return elb.TargetGroup{}, false
+	if st.seen == nil {
+		return elb.TargetGroup{}, 0, false
+	}
+	age := c.opts.Clock.Now().Sub(st.seen.at)
+	if age >= c.opts.ResyncPeriod {
+		return elb.TargetGroup{}, 0, false
 	}
 	g := st.seen.group
 	g.Targets = slices.Clone(st.seen.group.Targets)
-	return g, true
+	return g, age, true
 }
 
-// plannableFromSeen reports whether p changes something and does nothing but register targets
-// and deregister the targets of nodes the API server no longer has.
-func plannableFromSeen(p elb.Plan, snap informer.Snapshot) bool {
+// plannableFromSeen reports whether p, planned from seen, a view of the target group read age
+// ago, changes something and may be written without reading first: it leaves the health check
+// alone, and every target it takes out belongs to a node the API server no longer has or,
+// while the view is younger than one health-check interval, is the healthy target of a node
+// that is no longer eligible, on the port it still serves. Whether the capacity guard lets
+// those go on this view is checked once the guard has run.
+func plannableFromSeen(p elb.Plan, snap informer.Snapshot, seen elb.TargetGroup, age time.Duration) bool {
 	if p.Empty() || p.HealthCheck != nil {
 		return false
 	}
@@ -51,7 +69,26 @@ func plannableFromSeen(p elb.Plan, snap informer.Snapshot) bool {
 		return true
 	}
 	known := knownIPs(snap)
-	return !slices.ContainsFunc(p.Deregister, func(t elb.Target) bool { return known[t.IP] })
+	wanted := make(map[netip.Addr]bool, len(snap.Targets))
+	for _, n := range snap.Targets {
+		wanted[n.IP] = true
+	}
+	healthy := make(map[elb.Target]bool, len(seen.Targets))
+	for _, o := range seen.Targets {
+		healthy[o.Target] = o.State == elb.StateHealthy
+	}
+	fresh := age < seen.HealthCheckInterval
+	for _, t := range p.Deregister {
+		switch {
+		case !known[t.IP]:
+			// a deleted node's: it goes whatever the view says
+		case fresh && !wanted[t.IP] && healthy[t]:
+			// an ineligible node's, counted against the guard's floor on a recent view
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // setSeen keeps g, just read, as what the target group holds.

@@ -13,7 +13,8 @@ import (
 )
 
 // Which changes are written from the target group as last read, and which read it first
-// (seen.go). Every case starts from three healthy targets read within the resync period.
+// (seen.go). Every case starts from three targets, healthy unless said, read just before
+// the change, in a group whose health check runs every 30 s.
 func TestWhatIsPlannedWithoutAReadFirst(t *testing.T) {
 	cordoned := func(s informer.Snapshot, ip string) informer.Snapshot {
 		a := netip.MustParseAddr(ip)
@@ -29,7 +30,12 @@ func TestWhatIsPlannedWithoutAReadFirst(t *testing.T) {
 		name string
 		snap informer.Snapshot
 		// age is how long after the last read the change comes.
-		age              time.Duration
+		age time.Duration
+		// unhealthyAtRead are the targets the last read found unhealthy; unhealthySince those
+		// AWS has found unhealthy since.
+		unhealthyAtRead, unhealthySince []string
+		// interval is the group's health-check interval, when not 30 s.
+		interval         time.Duration
 		wantReads        int
 		wantRegistered   []string
 		wantDeregistered []string
@@ -44,12 +50,24 @@ func TestWhatIsPlannedWithoutAReadFirst(t *testing.T) {
 		// The never-empty rule holds on the view as on a read: nothing is written.
 		{name: "every node is deleted", snap: snapshot(30080), wantErr: ErrWouldEmpty},
 
-		// A node that still exists leaves only after the capacity guard weighed it against the
-		// healthy targets as AWS reports them now.
+		// A node that still exists leaves when the capacity guard lets it go on a view younger
+		// than one health-check interval.
 		{name: "a node is cordoned", snap: cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"),
-			wantReads: 1, wantDeregistered: []string{"10.0.0.1:30080"}},
+			wantDeregistered: []string{"10.0.0.1:30080"}},
 		{name: "a node is deleted and another cordoned", snap: cordoned(snapshot(30080, "10.0.0.2", "10.0.0.3"), "10.0.0.2"),
-			wantReads: 1, wantDeregistered: []string{"10.0.0.1:30080", "10.0.0.2:30080"}},
+			wantDeregistered: []string{"10.0.0.1:30080", "10.0.0.2:30080"}},
+
+		// Otherwise the guard weighs it against the healthy targets as AWS reports them now.
+		{name: "a node is cordoned a health-check interval after the last read", snap: cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"),
+			age: 30 * time.Second, wantReads: 1, wantDeregistered: []string{"10.0.0.1:30080"}},
+		{name: "a node is cordoned after two targets turned unhealthy unseen", snap: cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"),
+			age: 30 * time.Second, unhealthySince: []string{"10.0.0.2", "10.0.0.3"}, wantReads: 1},
+		{name: "a node is cordoned in a group whose health-check interval is not known", snap: cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"),
+			interval: -1, wantReads: 1, wantDeregistered: []string{"10.0.0.1:30080"}},
+		{name: "a node is cordoned whose target was last read unhealthy", snap: cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"),
+			unhealthyAtRead: []string{"10.0.0.1"}, wantReads: 1, wantDeregistered: []string{"10.0.0.1:30080"}},
+		{name: "two nodes are cordoned and the guard holds one back", snap: cordoned(cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"), "10.0.0.2"),
+			wantReads: 1, wantDeregistered: []string{"10.0.0.1:30080"}},
 		{name: "the traffic NodePort moves", snap: snapshot(30081, "10.0.0.1", "10.0.0.2", "10.0.0.3"),
 			wantReads: 1, wantRegistered: []string{"10.0.0.1:30081", "10.0.0.2:30081", "10.0.0.3:30081"},
 			wantDeregistered: []string{"10.0.0.1:30080", "10.0.0.2:30080", "10.0.0.3:30080"}},
@@ -63,14 +81,20 @@ func TestWhatIsPlannedWithoutAReadFirst(t *testing.T) {
 			h := newHarness(t, Options{ResyncPeriod: time.Minute, Capacity: Capacity{MaxFraction: 0.34, Window: time.Minute}})
 			b := h.ctrl.Bindings()[0]
 			sync := func() Outcome { return h.ctrl.Sync(context.Background(), b, true) }
+			h.groups.group.HealthCheckInterval = 30 * time.Second
+			if tc.interval != 0 {
+				h.groups.group.HealthCheckInterval = max(tc.interval, 0)
+			}
 			h.snaps.set(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), nil)
 			sync()
 			h.groups.turnHealthy()
+			h.groups.setState(elb.StateUnhealthy, tc.unhealthyAtRead...)
 			h.clock.Step(time.Second)
 			if out := sync(); out.Err != nil || !out.InSync() {
 				t.Fatalf("setup: %v, in sync %v", out.Err, out.InSync())
 			}
 			before, applies := h.groups.counts()
+			h.groups.setState(elb.StateUnhealthy, tc.unhealthySince...)
 
 			h.snaps.set(tc.snap, nil)
 			h.clock.Step(tc.age)

@@ -105,8 +105,9 @@ func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) 
 	groups := c.groups(b)
 	st := c.state(b.Name)
 	current, seen := elb.TargetGroup{}, false
+	var age time.Duration
 	if fast {
-		current, seen = c.fromSeen(st)
+		current, age, seen = c.fromSeen(st)
 	}
 	if !seen {
 		if current, err = c.describe(ctx, b, groups); err != nil {
@@ -129,7 +130,7 @@ func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) 
 	out.Current = current
 
 	plan := elb.ComputePlan(elb.Desired{Targets: out.Desired, HealthCheck: desiredHealthCheck(b, snap), HealthCheckMode: healthCheckMode(snap)}, current)
-	if seen && !plannableFromSeen(plan, snap) {
+	if seen && !plannableFromSeen(plan, snap, current, age) {
 		return out, true // before the healthy count of the old view is taken as today's
 	}
 	now := c.opts.Clock.Now()
@@ -143,6 +144,9 @@ func (c *Controller) syncFrom(ctx context.Context, b Binding, apply, fast bool) 
 		return out, false
 	}
 	out.Capacity = c.opts.Capacity.guard(plan, current, snap, high)
+	if seen && len(out.Capacity.Deferred) > 0 {
+		return out, true // the targets healthy now may allow what the view holds back
+	}
 	out.Plan = out.Capacity.Plan
 	if out.Plan.Empty() {
 		return out, false

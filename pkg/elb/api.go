@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -117,7 +118,9 @@ type TargetGroup struct {
 	// LoadBalancerARNs are the load balancers that forward to the group.
 	LoadBalancerARNs []string
 	HealthCheck      HealthCheck
-	Targets          []Observed
+	// HealthCheckInterval is how often AWS checks each target's health; zero when not known.
+	HealthCheckInterval time.Duration
+	Targets             []Observed
 	// Tags are the target group's tags. Describe leaves them nil; the caller fills them from
 	// Tags. nil means not read, and then nothing is planned that depends on them.
 	Tags map[string]string
@@ -168,6 +171,7 @@ func (c *Client) DescribeSettings(ctx context.Context, arn string) (TargetGroup,
 			Port:     healthCheckPort(aws.ToString(tg.HealthCheckPort)),
 			Path:     aws.ToString(tg.HealthCheckPath),
 		},
+		HealthCheckInterval: time.Duration(aws.ToInt32(tg.HealthCheckIntervalSeconds)) * time.Second,
 	}
 	if group.TargetType != TargetTypeIP {
 		return group, fmt.Errorf("target group %s has target type %q: %w", group.Name, group.TargetType, ErrWrongTargetType)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -20,6 +21,7 @@ func TestDescribe(t *testing.T) {
 	g.HealthCheckProtocol = types.ProtocolEnumHttp
 	g.HealthCheckPort = aws.String("30200")
 	g.HealthCheckPath = aws.String("/healthz")
+	g.HealthCheckIntervalSeconds = aws.Int32(10)
 	api := newFakeAPI(g)
 	api.targets[testARN] = []types.TargetHealthDescription{
 		{
@@ -54,12 +56,13 @@ func TestDescribe(t *testing.T) {
 	}
 
 	want := elb.TargetGroup{
-		ARN:         testARN,
-		Name:        "ingress-https",
-		TargetType:  "ip",
-		Port:        443,
-		VpcID:       "vpc-0abc",
-		HealthCheck: elb.HealthCheck{Protocol: "HTTP", Port: 30200, Path: "/healthz"},
+		ARN:                 testARN,
+		Name:                "ingress-https",
+		TargetType:          "ip",
+		Port:                443,
+		VpcID:               "vpc-0abc",
+		HealthCheck:         elb.HealthCheck{Protocol: "HTTP", Port: 30200, Path: "/healthz"},
+		HealthCheckInterval: 10 * time.Second,
 		Targets: []elb.Observed{
 			{Target: tgt("10.0.0.1", 443), State: "healthy", AvailabilityZone: "eu-west-1a"},
 			{Target: tgt("192.168.5.2", 30443), State: "unhealthy", Reason: "Target.FailedHealthChecks", AvailabilityZone: "all"},
