@@ -9,9 +9,9 @@ import (
 	"github.com/targetsync/targetsync/pkg/informer"
 )
 
-// A sync that answers a node's change writes without reading first when a read could not
-// change what it decides. It plans from the target group as the last read showed it, with the
-// changes applied since:
+// A sync that answers a node's change may write without reading first. It plans from the
+// target group as the last read showed it, with the changes applied since, when that read is as
+// good as a fresh one for what it decides:
 //   - registering is idempotent and takes nothing out of service: at worst a target is sent
 //     that is already there;
 //   - the target of a node deleted from the API server goes whatever its health (the capacity
@@ -25,11 +25,12 @@ import (
 //     is itself one check away from changing. The deregistrations this binding made since the
 //     read are in the view, so steps taken one after another are counted against the floor.
 //
-// Everything else is planned from a fresh read: a node's target last seen unhealthy, initial
-// or draining (its health may have changed since), a deregistration the guard would hold back
-// on the view (the targets healthy now may allow it), a port move, a health-check change, and
-// any view older than one interval. The ownership check is the same either way (the tags). The
-// sync after a change, which every change is followed by, reads.
+// Everything else is planned from a fresh read: the target of a node that still exists when
+// the view is older than one interval or shows it unhealthy, initial or draining (its health
+// may have changed since), a deregistration the guard would hold back on the view (the targets
+// healthy now may allow it), a port move, a health-check change, and anything once the view is
+// a resync period old. The ownership check is the same either way (the tags). The sync after a
+// change, which every change is followed by, reads.
 
 // seenGroup is a binding's target group as last read, with the changes applied since.
 type seenGroup struct {
