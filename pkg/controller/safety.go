@@ -86,11 +86,7 @@ func (c Capacity) guard(p elb.Plan, current elb.TargetGroup, snap informer.Snaps
 	for _, o := range current.Targets {
 		state[o.Target] = o.State
 	}
-	known := knownIPs(snap)
-	wanted := make(map[netip.Addr]bool, len(snap.Targets))
-	for _, n := range snap.Targets {
-		wanted[n.IP] = true
-	}
+	known, wanted := knownIPs(snap), targetIPs(snap)
 
 	allowed := healthy - g.Floor
 	var keep []elb.Target
@@ -119,6 +115,15 @@ func knownIPs(snap informer.Snapshot) map[netip.Addr]bool {
 		}
 	}
 	return known
+}
+
+// targetIPs are the addresses of the nodes that are targets.
+func targetIPs(snap informer.Snapshot) map[netip.Addr]bool {
+	ips := make(map[netip.Addr]bool, len(snap.Targets))
+	for _, n := range snap.Targets {
+		ips[n.IP] = true
+	}
+	return ips
 }
 
 // healthyTargets counts the registered targets AWS reports healthy.

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"net/netip"
 	"slices"
 	"time"
 
@@ -69,11 +68,7 @@ func plannableFromSeen(p elb.Plan, snap informer.Snapshot, seen elb.TargetGroup,
 	if len(p.Deregister) == 0 {
 		return true
 	}
-	known := knownIPs(snap)
-	wanted := make(map[netip.Addr]bool, len(snap.Targets))
-	for _, n := range snap.Targets {
-		wanted[n.IP] = true
-	}
+	known, wanted := knownIPs(snap), targetIPs(snap)
 	healthy := make(map[elb.Target]bool, len(seen.Targets))
 	for _, o := range seen.Targets {
 		healthy[o.Target] = o.State == elb.StateHealthy
