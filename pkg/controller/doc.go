@@ -10,11 +10,11 @@
 //     exist never takes the healthy targets below the capacity guard's floor.
 //   - One failure stops only what depends on it: a rule that is not in place holds back only
 //     registrations on its new NodePort, never changes on a port already in use.
-//   - Plans are made from a fresh read of the targets, except those a read could not change
-//     (seen.go): registrations, deleted nodes' targets, and healthy targets of nodes no longer
-//     eligible while the last read is younger than one health-check interval. Those are made
-//     from the targets as last read plus the changes applied since. Ownership is checked the
-//     same way either way.
+//   - Plans are made from a fresh read of the targets, except where the last read is as good
+//     as a fresh one (seen.go): registrations, deleted nodes' targets, and healthy targets of
+//     nodes no longer eligible while the last read is younger than one health-check interval.
+//     Those are made from the targets as last read plus the changes applied since. Ownership
+//     is checked the same way either way.
 //   - Every sync ends in one Result, decided in classify; requeueing, the metric label and the
 //     Event derive from it. Work waiting on AWS (target health, a rule, the quota) is polled.
 //

@@ -34,8 +34,8 @@ func TestWhatIsPlannedWithoutAReadFirst(t *testing.T) {
 		// unhealthyAtRead are the targets the last read found unhealthy; unhealthySince those
 		// AWS has found unhealthy since.
 		unhealthyAtRead, unhealthySince []string
-		// interval is the group's health-check interval, when not 30 s.
-		interval         time.Duration
+		// intervalUnknown leaves the group's health-check interval out, as zero.
+		intervalUnknown  bool
 		wantReads        int
 		wantRegistered   []string
 		wantDeregistered []string
@@ -63,7 +63,7 @@ func TestWhatIsPlannedWithoutAReadFirst(t *testing.T) {
 		{name: "a node is cordoned after two targets turned unhealthy unseen", snap: cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"),
 			age: 30 * time.Second, unhealthySince: []string{"10.0.0.2", "10.0.0.3"}, wantReads: 1},
 		{name: "a node is cordoned in a group whose health-check interval is not known", snap: cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"),
-			interval: -1, wantReads: 1, wantDeregistered: []string{"10.0.0.1:30080"}},
+			intervalUnknown: true, wantReads: 1, wantDeregistered: []string{"10.0.0.1:30080"}},
 		{name: "a node is cordoned whose target was last read unhealthy", snap: cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"),
 			unhealthyAtRead: []string{"10.0.0.1"}, wantReads: 1, wantDeregistered: []string{"10.0.0.1:30080"}},
 		{name: "two nodes are cordoned and the guard holds one back", snap: cordoned(cordoned(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), "10.0.0.1"), "10.0.0.2"),
@@ -81,9 +81,8 @@ func TestWhatIsPlannedWithoutAReadFirst(t *testing.T) {
 			h := newHarness(t, Options{ResyncPeriod: time.Minute, Capacity: Capacity{MaxFraction: 0.34, Window: time.Minute}})
 			b := h.ctrl.Bindings()[0]
 			sync := func() Outcome { return h.ctrl.Sync(context.Background(), b, true) }
-			h.groups.group.HealthCheckInterval = 30 * time.Second
-			if tc.interval != 0 {
-				h.groups.group.HealthCheckInterval = max(tc.interval, 0)
+			if !tc.intervalUnknown {
+				h.groups.group.HealthCheckInterval = 30 * time.Second
 			}
 			h.snaps.set(snapshot(30080, "10.0.0.1", "10.0.0.2", "10.0.0.3"), nil)
 			sync()
